@@ -1,0 +1,103 @@
+// The CloudEvents 1.0 envelope every event travels in, and the queue messages that carry it.
+// Schema first: the types are inferred, never declared twice.
+import { z } from "zod";
+
+/** CloudEvents attribute names: lower-case ASCII letters and digits, at most 20 characters. */
+export const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+
+const CONTEXT_ATTRIBUTES = new Set([
+  "specversion",
+  "id",
+  "source",
+  "type",
+  "time",
+  "subject",
+  "datacontenttype",
+  "dataschema",
+  "data",
+  "data_base64",
+  "correlationid",
+  "causationid",
+  "hopcount",
+  "traceparent",
+]);
+
+const nonEmpty = (max: number) => z.string().min(1).max(max);
+const uriReference = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[^\s]+$/, "must be a URI-reference without whitespace");
+const extensionValue = z.union([z.string().max(2048), z.number().finite(), z.boolean()]);
+
+export const CloudEventSchema = z
+  .looseObject({
+    specversion: z.literal("1.0"),
+    id: nonEmpty(256),
+    source: uriReference,
+    type: nonEmpty(256).regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, "must be dotted name characters"),
+    time: z.iso.datetime({ offset: true }).optional(),
+    subject: nonEmpty(1024).optional(),
+    datacontenttype: nonEmpty(256).optional(),
+    dataschema: uriReference.optional(),
+    data: z.unknown().optional(),
+    data_base64: z.string().optional(),
+    correlationid: nonEmpty(256).optional(),
+    causationid: nonEmpty(256).optional(),
+    hopcount: z.number().int().min(0).max(1_000_000).optional(),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, "must be a W3C traceparent")
+      .optional(),
+  })
+  .superRefine((event, ctx) => {
+    for (const [key, value] of Object.entries(event)) {
+      if (CONTEXT_ATTRIBUTES.has(key)) continue;
+      if (!ATTRIBUTE_NAME.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "extension names must be 1-20 lower-case letters or digits",
+        });
+      } else if (!extensionValue.safeParse(value).success) {
+        ctx.addIssue({ code: "custom", path: [key], message: "extension values must be a string, number or boolean" });
+      }
+    }
+    if (event.data !== undefined && event.data_base64 !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["data_base64"], message: "data and data_base64 are exclusive" });
+    }
+  });
+
+export type IncomingCloudEvent = z.infer<typeof CloudEventSchema>;
+
+/** An event as it travels the bus: correlation and hop count always present. */
+export const EnvelopeSchema = CloudEventSchema.and(
+  z.object({ correlationid: nonEmpty(256), hopcount: z.number().int().min(0) }),
+);
+export type Envelope = z.infer<typeof EnvelopeSchema>;
+
+/** Fills in what the bus relies on: the workflow key defaults to the event's own id (a root event). */
+export function normalize(event: IncomingCloudEvent): Envelope {
+  return { ...event, correlationid: event.correlationid ?? event.id, hopcount: event.hopcount ?? 0 };
+}
+
+/** Ingest (or an agent) → events queue. */
+export const EventMessageSchema = z.object({
+  kind: z.literal("event"),
+  event: EnvelopeSchema,
+  receivedAt: z.number(),
+});
+export type EventMessage = z.infer<typeof EventMessageSchema>;
+
+/** Route consumer → tasks queue: one per (event, subscribed agent). */
+export const TaskMessageSchema = z.object({
+  kind: z.literal("task"),
+  agent: z.string().min(1),
+  event: EnvelopeSchema,
+  receivedAt: z.number(),
+});
+export type TaskMessage = z.infer<typeof TaskMessageSchema>;
+
+export const QueueMessageSchema = z.discriminatedUnion("kind", [EventMessageSchema, TaskMessageSchema]);
+
+export const eventKey = (event: { source: string; id: string }) => `${event.source} ${event.id}`;

@@ -1,0 +1,194 @@
+// The event log: append (idempotent on source+id) together with the routing decision, and reads.
+import { z } from "zod";
+import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
+
+export interface EventKey {
+  source: string;
+  id: string;
+}
+
+/** D1 binds at most 100 parameters per statement. */
+const PAIRS_PER_QUERY = 50;
+
+/** Which of these events are already in the log: one read, on the ingest request path. */
+export async function findLogged(db: D1Database, keys: readonly EventKey[]): Promise<Set<string>> {
+  const statements: D1PreparedStatement[] = [];
+  for (let i = 0; i < keys.length; i += PAIRS_PER_QUERY) {
+    const chunk = keys.slice(i, i + PAIRS_PER_QUERY);
+    const values = chunk.map(() => "(?, ?)").join(", ");
+    statements.push(
+      db
+        .prepare(`SELECT source, id FROM events WHERE (source, id) IN (VALUES ${values})`)
+        .bind(...chunk.flatMap((k) => [k.source, k.id])),
+    );
+  }
+  if (statements.length === 0) return new Set();
+  const results = await db.batch(statements);
+  const logged = new Set<string>();
+  for (const result of results) {
+    for (const row of z.array(z.object({ source: z.string(), id: z.string() })).parse(result.results)) {
+      logged.add(eventKey(row));
+    }
+  }
+  return logged;
+}
+
+export interface LogEntry {
+  event: Envelope;
+  receivedAt: number;
+  agents: readonly string[];
+}
+
+/**
+ * Appends the events and their deliveries in one transaction and returns the keys of the events to
+ * route: those this call logged, or — when `reroute` is set, on a redelivered batch whose first try may
+ * have logged without routing — all of them. Deliveries are written only for routed events: the
+ * `changes()` guard reads the outcome of the event insert just before it.
+ */
+export async function logEvents(
+  db: D1Database,
+  entries: readonly LogEntry[],
+  reroute: boolean,
+  now: number,
+): Promise<Set<string>> {
+  const statements: D1PreparedStatement[] = [];
+  for (const { event, receivedAt, agents } of entries) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
+                               traceparent, envelope, received_at, logged_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (source, id) DO NOTHING
+           RETURNING seq`,
+        )
+        .bind(
+          event.source,
+          event.id,
+          event.type,
+          event.subject ?? null,
+          event.time ?? null,
+          event.correlationid,
+          event.causationid ?? null,
+          event.hopcount,
+          event.traceparent ?? null,
+          JSON.stringify(event),
+          receivedAt,
+          now,
+        ),
+      db
+        .prepare(
+          `INSERT INTO deliveries (event_source, event_id, agent, routed_at)
+           SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE changes() = 1 OR ?5 = 1
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(event.source, event.id, now, JSON.stringify(agents), reroute ? 1 : 0),
+    );
+  }
+  const results = await db.batch(statements);
+  const routed = new Set<string>();
+  entries.forEach((entry, i) => {
+    const inserted = (results[i * 2]?.results.length ?? 0) > 0;
+    if (inserted || reroute) routed.add(eventKey(entry.event));
+  });
+  return routed;
+}
+
+const EventRow = z.object({
+  seq: z.number(),
+  envelope: z.string().transform((s) => EnvelopeSchema.parse(JSON.parse(s))),
+  received_at: z.number(),
+  logged_at: z.number(),
+});
+
+export function toLoggedEvent(row: unknown) {
+  const r = EventRow.parse(row);
+  return { seq: r.seq, receivedAt: r.received_at, loggedAt: r.logged_at, event: r.envelope };
+}
+export type LoggedEvent = ReturnType<typeof toLoggedEvent>;
+
+const EVENT_COLUMNS = "seq, envelope, received_at, logged_at";
+
+const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number() });
+const RunRow = z.object({
+  agent: z.string(),
+  status: z.string(),
+  attempt: z.number(),
+  started_at: z.number(),
+  finished_at: z.number().nullable(),
+  latency_ms: z.number().nullable(),
+  output: z.string().nullable(),
+  error: z.string().nullable(),
+});
+const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+
+/** One event with where it was routed and what each agent made of it. */
+export async function getEvent(db: D1Database, id: string, source?: string) {
+  const row = await db
+    .prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?1 AND (?2 IS NULL OR source = ?2) ORDER BY seq DESC LIMIT 1`,
+    )
+    .bind(id, source ?? null)
+    .first();
+  if (!row) return null;
+  const logged = toLoggedEvent(row);
+  const key = [logged.event.source, logged.event.id];
+  const [deliveries, runs] = await db.batch([
+    db
+      .prepare("SELECT agent, routed_at FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
+      .bind(...key),
+    db
+      .prepare(
+        `SELECT agent, status, attempt, started_at, finished_at, latency_ms, output, error
+           FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
+      )
+      .bind(...key),
+  ]);
+  return {
+    ...logged,
+    deliveries: z
+      .array(DeliveryRow)
+      .parse(deliveries?.results)
+      .map((d) => ({ agent: d.agent, routedAt: d.routed_at })),
+    runs: z
+      .array(RunRow)
+      .parse(runs?.results)
+      .map((r) => ({
+        agent: r.agent,
+        status: r.status,
+        attempt: r.attempt,
+        startedAt: r.started_at,
+        finishedAt: r.finished_at,
+        latencyMs: r.latency_ms,
+        output: json(r.output),
+        error: json(r.error),
+      })),
+  };
+}
+
+export interface EventQuery {
+  type?: string | undefined;
+  correlationid?: string | undefined;
+  /** Only events logged before this sequence number: the cursor for the next page. */
+  before?: number | undefined;
+  limit: number;
+}
+
+export async function listEvents(db: D1Database, q: EventQuery): Promise<LoggedEvent[]> {
+  // Only the filters given go into the WHERE, so SQLite can use the type or correlation index.
+  const filters: [string, string | number | undefined][] = [
+    ["type = ?", q.type],
+    ["correlation_id = ?", q.correlationid],
+    ["seq < ?", q.before],
+  ];
+  const given = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
+  const where = given.map(([clause]) => clause);
+  const params = given.map(([, value]) => value);
+  const sql = `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+                ORDER BY seq DESC LIMIT ?`;
+  const { results } = await db
+    .prepare(sql)
+    .bind(...params, q.limit)
+    .all();
+  return results.map(toLoggedEvent);
+}

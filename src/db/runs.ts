@@ -1,0 +1,122 @@
+// agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
+// delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
+import { z } from "zod";
+
+export interface RunKey {
+  source: string;
+  id: string;
+  agent: string;
+}
+
+export interface Claim extends RunKey {
+  attempt: number;
+  /** The queue message id; a redelivery of the same message may take over its own claim. */
+  claim: string;
+}
+
+export type ClaimOutcome = "claimed" | "done" | "busy";
+
+const ClaimRow = z.object({ status: z.string(), claim: z.string() });
+
+/**
+ * Claims runs in one transaction. A run is claimable when it is new, failed, or running under the same
+ * claim (a crashed attempt) or under a claim older than `leaseMs` (a lost worker).
+ */
+export async function claimRuns(
+  db: D1Database,
+  claims: readonly Claim[],
+  now: number,
+  leaseMs: number,
+): Promise<ClaimOutcome[]> {
+  if (claims.length === 0) return [];
+  const statements = claims.flatMap((c) => [
+    db
+      .prepare(
+        `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)
+         ON CONFLICT (event_source, event_id, agent) DO UPDATE SET
+           status = 'running', attempt = excluded.attempt, claim = excluded.claim,
+           started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL
+         WHERE agent_runs.status = 'failed'
+            OR (agent_runs.status = 'running' AND (agent_runs.claim = excluded.claim OR agent_runs.started_at < ?7))`,
+      )
+      .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs),
+    db
+      .prepare("SELECT status, claim FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?")
+      .bind(c.source, c.id, c.agent),
+  ]);
+  const results = await db.batch(statements);
+  return claims.map((c, i) => {
+    const row = ClaimRow.parse(results[i * 2 + 1]?.results[0]);
+    if (row.status === "running") return row.claim === c.claim ? "claimed" : "busy";
+    return "done";
+  });
+}
+
+export interface RunError {
+  message: string;
+  retryable: boolean;
+}
+
+export interface Violation {
+  kind: string;
+  detail: string;
+}
+
+export type RunRecord = Claim & {
+  startedAt: number;
+  finishedAt: number;
+} & (
+    { status: "succeeded"; output: unknown; violations: readonly Violation[] } | { status: "failed"; error: RunError }
+  );
+
+/** Records the outcome of claimed runs (and any policy violations) in one transaction. */
+export async function finishRuns(db: D1Database, records: readonly RunRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const statements = records.flatMap((r) => {
+    const update = db
+      .prepare(
+        `UPDATE agent_runs SET status = ?1, finished_at = ?2, latency_ms = ?3, output = ?4, error = ?5
+          WHERE event_source = ?6 AND event_id = ?7 AND agent = ?8 AND claim = ?9`,
+      )
+      .bind(
+        r.status,
+        r.finishedAt,
+        r.finishedAt - r.startedAt,
+        r.status === "succeeded" ? JSON.stringify(r.output) : null,
+        r.status === "failed" ? JSON.stringify(r.error) : null,
+        r.source,
+        r.id,
+        r.agent,
+        r.claim,
+      );
+    const violations = r.status === "succeeded" ? r.violations : [];
+    return [
+      update,
+      ...violations.map((v) =>
+        db
+          .prepare(
+            `INSERT INTO policy_violations (event_source, event_id, agent, kind, detail, recorded_at)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          )
+          .bind(r.source, r.id, r.agent, v.kind, v.detail, r.finishedAt),
+      ),
+    ];
+  });
+  await db.batch(statements);
+}
+
+const ViolationRow = z.object({ agent: z.string(), kind: z.string(), detail: z.string(), recorded_at: z.number() });
+
+export async function violationsOf(db: D1Database, source: string, id: string) {
+  const { results } = await db
+    .prepare(
+      "SELECT agent, kind, detail, recorded_at FROM policy_violations WHERE event_source = ? AND event_id = ? ORDER BY seq",
+    )
+    .bind(source, id)
+    .all();
+  return z
+    .array(ViolationRow)
+    .parse(results)
+    .map((v) => ({ agent: v.agent, kind: v.kind, detail: v.detail, recordedAt: v.recorded_at }));
+}

@@ -1,0 +1,20 @@
+// The HTTP surface: one sub-app per resource, one error handler, JSON everywhere.
+import { Hono } from "hono";
+import type { Registry } from "../registry";
+import { errorBody, onError } from "./errors";
+import { eventsRoutes } from "./events";
+
+export function createApp(registry: Registry) {
+  const app = new Hono<{ Bindings: Env }>();
+  app.get("/", (c) =>
+    c.json({
+      name: "agentwire",
+      endpoints: ["POST /v1/events", "GET /v1/events", "GET /v1/events/:id"],
+      agents: registry.agents.map((a) => a.name),
+    }),
+  );
+  app.route("/v1/events", eventsRoutes(registry));
+  app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError(onError);
+  return app;
+}

@@ -1,0 +1,36 @@
+// /v1/events: signed ingest (public) and reads of the log (admin token).
+import { Hono } from "hono";
+import { z } from "zod";
+import { getEvent, listEvents } from "../db/events";
+import { ingest } from "../ingest/ingest";
+import type { Registry } from "../registry";
+import { requireAdmin } from "./auth";
+import { HttpError } from "./errors";
+import { query } from "./query";
+
+const ListQuery = z.object({
+  type: z.string().min(1).max(256).optional(),
+  correlationid: z.string().min(1).max(256).optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+});
+
+export function eventsRoutes(registry: Registry) {
+  return new Hono<{ Bindings: Env }>()
+    .post("/", async (c) => {
+      const result = await ingest(c.req.raw, c.env, registry.catalog);
+      if (!result.ok) throw new HttpError(result.status, result.code, result.message, result.issues);
+      return c.json({ accepted: result.accepted.map(({ id, duplicate }) => ({ id, duplicate })) }, 202);
+    })
+    .get("/", requireAdmin, async (c) => {
+      const q = query(ListQuery, c.req.query());
+      const events = await listEvents(c.env.DB, q);
+      const last = events.at(-1);
+      return c.json({ events, next: events.length === q.limit && last ? { before: last.seq } : null });
+    })
+    .get("/:id", requireAdmin, async (c) => {
+      const found = await getEvent(c.env.DB, c.req.param("id"), c.req.query("source"));
+      if (!found) throw new HttpError(404, "not_found", `no event with id "${c.req.param("id")}"`);
+      return c.json(found);
+    });
+}

@@ -1,0 +1,10 @@
+// A request ingest refuses: the HTTP status, a stable machine-readable code and a human message.
+import type { z } from "zod";
+
+export interface Rejection {
+  ok: false;
+  status: 400 | 401 | 413 | 415 | 422 | 503;
+  code: string;
+  message: string;
+  issues?: readonly z.core.$ZodIssue[];
+}

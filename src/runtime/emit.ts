@@ -1,0 +1,62 @@
+// What an agent may publish: only the types it declares, with data that fits the catalog. Emitted
+// events inherit the cause's correlation and trace, point back at it, and carry a deterministic id.
+import { type Catalog, validateData } from "../bus/catalog";
+import type { Envelope } from "../bus/envelope";
+import { deterministicId } from "../bus/publish";
+import type { Violation } from "../db/runs";
+import type { Agent, Emit } from "./define";
+
+/** An error an agent run raises on purpose; `retryable: false` sends the delivery to the dead letters. */
+export class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = "AgentError";
+  }
+}
+
+export const agentSource = (agent: string) => `/agentwire/agents/${agent}`;
+
+export async function emittedEvents(
+  catalog: Catalog,
+  agent: Agent,
+  cause: Envelope,
+  emits: readonly Emit[],
+): Promise<{ events: Envelope[]; violations: Violation[] }> {
+  const events: Envelope[] = [];
+  const violations: Violation[] = [];
+  const ordinal = new Map<string, number>();
+  for (const emit of emits) {
+    if (!agent.emits.includes(emit.type)) {
+      violations.push({
+        kind: "undeclared_emit",
+        detail: `tried to publish "${emit.type}", which it does not declare`,
+      });
+      continue;
+    }
+    const valid = validateData(catalog, emit.type, emit.data);
+    if (!valid.ok) {
+      const where = valid.issues?.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") ?? valid.message;
+      throw new AgentError(`emitted "${emit.type}" with invalid data (${where})`, false);
+    }
+    const n = ordinal.get(emit.type) ?? 0;
+    ordinal.set(emit.type, n + 1);
+    events.push({
+      specversion: "1.0",
+      id: await deterministicId(cause.source, cause.id, agent.name, emit.type, n),
+      source: agentSource(agent.name),
+      type: emit.type,
+      time: new Date().toISOString(),
+      datacontenttype: "application/json",
+      ...(emit.subject === undefined ? {} : { subject: emit.subject }),
+      data: valid.data,
+      correlationid: cause.correlationid,
+      causationid: cause.id,
+      hopcount: cause.hopcount + 1,
+      ...(cause.traceparent === undefined ? {} : { traceparent: cause.traceparent }),
+    });
+  }
+  return { events, violations };
+}

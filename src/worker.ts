@@ -1,0 +1,22 @@
+// Builds the Worker from a registry: HTTP in, and one consumer per queue. The entry point passes
+// the project's registry; tests pass one with extra fixture agents.
+import { routeEvents } from "./bus/route";
+import { createApp } from "./http/app";
+import { log } from "./log";
+import type { Registry } from "./registry";
+import { recordDeadLetterBatch } from "./runtime/dead-letter";
+import { runTasks } from "./runtime/run";
+
+export function createWorker(registry: Registry) {
+  const app = createApp(registry);
+  return {
+    fetch: app.fetch,
+    async queue(batch, env) {
+      if (batch.queue.endsWith("-events")) return routeEvents(batch, env, registry);
+      if (batch.queue.endsWith("-tasks")) return runTasks(batch, env, registry);
+      if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env);
+      log("queue.unknown", { queue: batch.queue, status: "retried" });
+      batch.retryAll();
+    },
+  } satisfies ExportedHandler<Env>;
+}
