@@ -29,9 +29,13 @@ console.log(`POST /v1/events → ${res.status} ${await res.text()}`);
 if (res.status !== 202) process.exit(1);
 
 const detail = await waitForRuns(target, event.id);
-console.log(`\n${event.type} ${event.id} (order ${event.data.orderId}) was routed to ${detail.deliveries.length} agents:`);
+console.log(
+  `\n${event.type} ${event.id} (order ${event.data.orderId}) was routed to ${detail.deliveries.length} agents:`,
+);
 for (const run of detail.runs) {
   const emitted = run.output?.events.map((e) => `${e.type} ${JSON.stringify(e.data)}`).join(", ") ?? "-";
-  console.log(`  ${run.agent.padEnd(16)} ${run.status.padEnd(10)} ${String(run.latencyMs ?? "-").padStart(4)} ms  → ${emitted}`);
+  console.log(
+    `  ${run.agent.padEnd(16)} ${run.status.padEnd(10)} ${String(run.latencyMs ?? "-").padStart(4)} ms  → ${emitted}`,
+  );
 }
 console.log(`\nthe whole record: curl -H "Authorization: Bearer <ADMIN_TOKEN>" ${target.url}/v1/events/${event.id}`);

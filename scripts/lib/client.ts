@@ -65,7 +65,12 @@ export function orderPlaced(opts: OrderOptions = {}) {
 export interface EventDetail {
   event: { id: string; type: string };
   deliveries: { agent: string }[];
-  runs: { agent: string; status: string; latencyMs: number | null; output: { events: { type: string; data: unknown }[] } | null }[];
+  runs: {
+    agent: string;
+    status: string;
+    latencyMs: number | null;
+    output: { events: { type: string; data: unknown }[] } | null;
+  }[];
 }
 
 /** Polls GET /v1/events/:id until every delivery has a finished run. */
@@ -74,7 +79,12 @@ export async function waitForRuns(target: Target, eventId: string, timeoutMs = 1
   for (;;) {
     const { status, body } = await adminGet<EventDetail>(target, `/v1/events/${encodeURIComponent(eventId)}`);
     const done = (r: { status: string }) => r.status === "succeeded" || r.status === "dead_lettered";
-    if (status === 200 && body.deliveries.length > 0 && body.runs.length === body.deliveries.length && body.runs.every(done)) {
+    if (
+      status === 200 &&
+      body.deliveries.length > 0 &&
+      body.runs.length === body.deliveries.length &&
+      body.runs.every(done)
+    ) {
       return body;
     }
     if (Date.now() > deadline) throw new Error(`event ${eventId} was not processed within ${timeoutMs} ms`);

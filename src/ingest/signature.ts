@@ -12,14 +12,14 @@ export type VerifyResult = { ok: true } | { ok: false; reason: string };
 const encoder = new TextEncoder();
 
 /** Splits a `WEBHOOK_SECRET` value into keys: several `whsec_…` secrets may be listed for rotation. */
-export function parseSecrets(value: string): Uint8Array[] {
+export function parseSecrets(value: string): Uint8Array<ArrayBuffer>[] {
   return value
     .split(/[\s,]+/)
     .filter((s) => s.length > 0)
     .map((s) => base64ToBytes(s.startsWith("whsec_") ? s.slice("whsec_".length) : s));
 }
 
-function base64ToBytes(b64: string): Uint8Array {
+function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
   const binary = atob(b64);
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
@@ -32,7 +32,7 @@ function bytesToBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
-function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array {
+function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
   const prefix = encoder.encode(`${id}.${timestamp}.`);
   const content = new Uint8Array(prefix.length + body.length);
   content.set(prefix, 0);
@@ -40,7 +40,7 @@ function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Ar
   return content;
 }
 
-function importKey(secret: Uint8Array, usage: "sign" | "verify"): Promise<CryptoKey> {
+function importKey(secret: Uint8Array<ArrayBuffer>, usage: "sign" | "verify"): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [usage]);
 }
 
@@ -58,7 +58,7 @@ export async function sign(secret: string, id: string, timestamp: number, body: 
  * `nowSeconds` is injectable so the spec's fixed test vector can be checked.
  */
 export async function verify(
-  secrets: readonly Uint8Array[],
+  secrets: readonly Uint8Array<ArrayBuffer>[],
   headers: WebhookHeaders,
   body: Uint8Array,
   toleranceSeconds: number,
@@ -73,7 +73,7 @@ export async function verify(
   if (skew > toleranceSeconds) return { ok: false, reason: "webhook-timestamp is too old" };
   if (skew < -toleranceSeconds) return { ok: false, reason: "webhook-timestamp is in the future" };
 
-  const candidates: Uint8Array[] = [];
+  const candidates: Uint8Array<ArrayBuffer>[] = [];
   for (const part of signature.split(" ")) {
     const [version, value] = part.split(",", 2);
     if (version !== "v1" || !value) continue;
