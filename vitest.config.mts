@@ -23,6 +23,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
+      silent: "passed-only",
       exclude: ["test/e2e/**"],
       setupFiles: ["./test/support/setup.ts"],
       testTimeout: 30_000,
