@@ -39,3 +39,16 @@ describe("the event spine", () => {
     expect(detail.runs).toHaveLength(3);
   });
 });
+
+describe("coordinator hand-off", () => {
+  it("hands every event of a correlation to that correlation's coordinator", async () => {
+    const order = orderPlaced();
+    expect((await postEvents(order)).status).toBe(202);
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName(order.correlationid));
+    const types = await waitFor(async () => {
+      const seen = await stub.observedTypes();
+      return seen.length === 4 && seen;
+    });
+    expect([...types].sort()).toEqual(["fraud.assessed", "inventory.reserved", "order.placed", "shipping.quoted"]);
+  });
+});

@@ -69,6 +69,7 @@ export interface EventDetail {
     agent: string;
     status: string;
     latencyMs: number | null;
+    finishedAt: number | null;
     output: { events: { type: string; data: unknown }[] } | null;
   }[];
 }
