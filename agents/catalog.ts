@@ -3,7 +3,16 @@ import { z } from "zod";
 import { defineCatalog } from "../src/bus/catalog";
 
 const orderId = z.string().min(1).max(128);
+const userId = z.string().min(1).max(128);
 const item = z.object({ sku: z.string().min(1).max(64), qty: z.number().int().min(1).max(10_000) });
+const reasons = z.array(z.string().max(500)).max(20);
+const workflowTimedOut = z.object({
+  workflowId: z.string(),
+  workflow: z.string(),
+  missing: z.array(z.string()),
+  received: z.array(z.string()),
+});
+const approvalAnswer = z.object({ workflowId: z.string(), workflow: z.string(), by: z.string(), reason: z.string() });
 
 export const catalog = defineCatalog({
   "order.placed": z.object({
@@ -18,12 +27,12 @@ export const catalog = defineCatalog({
     orderId,
     risk: z.enum(["low", "medium", "high"]),
     score: z.number().min(0).max(100),
-    reasons: z.array(z.string().max(500)).max(20),
+    reasons,
   }),
   "inventory.reserved": z.object({ orderId, reservationId: z.string().min(1), items: z.array(item).min(1) }),
   "inventory.unavailable": z.object({
     orderId,
-    reason: z.enum(["insufficient_stock", "unknown_sku"]),
+    reason: z.enum(["insufficient_stock", "unknown_sku", "cancelled"]),
     message: z.string().max(500),
   }),
   "shipping.quoted": z.object({
@@ -32,4 +41,39 @@ export const catalog = defineCatalog({
     costCents: z.number().int().nonnegative(),
     etaDays: z.number().int().min(0).max(365),
   }),
+  "inventory.released": z.object({ orderId, released: z.boolean() }),
+
+  // The order workflow's outcomes.
+  "order.confirmed": z.object({
+    orderId,
+    reservationId: z.string(),
+    carrier: z.string(),
+    costCents: z.number().int(),
+    etaDays: z.number().int(),
+    approvedBy: z.string().optional(),
+  }),
+  "order.rejected": z.object({ orderId, reasons }),
+  "order.review_requested": z.object({ orderId, reasons, risk: z.enum(["low", "medium", "high"]).optional() }),
+  "order.timed_out": workflowTimedOut,
+
+  // Human approvals, for any workflow.
+  "approval.granted": approvalAnswer,
+  "approval.denied": approvalAnswer,
+
+  // The user-screening scenario.
+  "user.created": z.object({
+    userId,
+    email: z.email(),
+    country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code"),
+    signupIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+  }),
+  "security.audited": z.object({ userId, risk: z.enum(["low", "high"]), findings: reasons }),
+  "profile.enriched": z.object({
+    userId,
+    emailDomain: z.string(),
+    disposableEmail: z.boolean(),
+    company: z.string().optional(),
+  }),
+  "user.cleared": z.object({ userId, reasons }),
+  "user.flagged": z.object({ userId, reasons }),
 });

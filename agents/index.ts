@@ -1,10 +1,15 @@
-// The registry: adding an agent is adding its file and one line here.
+// The registry: adding an agent or workflow is adding its file and one line here.
 import { defineRegistry } from "../src/registry";
 import { catalog } from "./catalog";
 import fraudScreen from "./fraud-screen";
 import inventory from "./inventory";
+import orderWorkflow from "./order-workflow";
+import profileEnrichment from "./profile-enrichment";
+import securityAudit from "./security-audit";
 import shippingQuote from "./shipping-quote";
+import userScreeningWorkflow from "./user-screening-workflow";
 
-export const agents = [fraudScreen, inventory, shippingQuote];
+export const agents = [fraudScreen, inventory, shippingQuote, securityAudit, profileEnrichment];
+export const workflows = [orderWorkflow, userScreeningWorkflow];
 
-export const registry = defineRegistry({ catalog, agents });
+export const registry = defineRegistry({ catalog, agents, workflows });

@@ -1,25 +1,43 @@
-// The registry: the catalog plus every agent (and later workflow), checked once at start-up so a
-// misdeclared agent fails loudly on deploy instead of quietly at 3 a.m.
+// The registry: the catalog plus every agent and workflow, checked once at start-up so a
+// misdeclared one fails loudly on deploy instead of quietly at 3 a.m.
 import type { Catalog } from "./bus/catalog";
 import { matchesPattern } from "./bus/subscriptions";
+import { listensTo, type Workflow } from "./coordinator/define";
 import type { Agent } from "./runtime/define";
 
 export interface Registry {
   catalog: Catalog;
   agents: readonly Agent[];
+  workflows: readonly Workflow[];
   agent(name: string): Agent | undefined;
+  workflow(name: string): Workflow | undefined;
+  /** Whether any workflow starts on or joins this event type: only those go to a coordinator. */
+  coordinates(type: string): boolean;
 }
 
-const AGENT_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-export function defineRegistry(spec: { catalog: Catalog; agents: readonly Agent[] }): Registry {
-  const byName = new Map<string, Agent>();
+export function defineRegistry(spec: {
+  catalog: Catalog;
+  agents: readonly Agent[];
+  workflows?: readonly Workflow[];
+}): Registry {
+  const workflows = spec.workflows ?? [];
   const problems: string[] = [];
   const known = (type: string) => Object.hasOwn(spec.catalog, type);
+  const unique = <T extends { name: string }>(kind: string, items: readonly T[]) => {
+    const byName = new Map<string, T>();
+    for (const item of items) {
+      if (!NAME.test(item.name)) problems.push(`${kind} name "${item.name}" is not kebab-case`);
+      if (byName.has(item.name)) problems.push(`${kind} "${item.name}" is registered twice`);
+      byName.set(item.name, item);
+    }
+    return byName;
+  };
+  const agents = unique("agent", spec.agents);
+  const flows = unique("workflow", workflows);
+
   for (const agent of spec.agents) {
-    if (!AGENT_NAME.test(agent.name)) problems.push(`agent name "${agent.name}" is not kebab-case`);
-    if (byName.has(agent.name)) problems.push(`agent "${agent.name}" is registered twice`);
-    byName.set(agent.name, agent);
     for (const type of agent.emits) {
       if (!known(type)) problems.push(`agent "${agent.name}" emits "${type}", which is not in the catalog`);
     }
@@ -29,6 +47,29 @@ export function defineRegistry(spec: { catalog: Catalog; agents: readonly Agent[
         problems.push(`agent "${agent.name}" subscribes to "${pattern}", which matches no catalog type`);
     }
   }
+  for (const w of workflows) {
+    const needs = [...listensTo(w), ...w.emits];
+    if (w.onTimeout === "timed_out") needs.push(`${w.name}.timed_out`);
+    if (w.approval) needs.push("approval.granted", "approval.denied");
+    for (const type of needs) {
+      if (!known(type)) problems.push(`workflow "${w.name}" uses "${type}", which is not in the catalog`);
+    }
+    if (w.join.mode === "quorum" && (w.join.k < 1 || w.join.k > w.join.slots.length)) {
+      problems.push(`workflow "${w.name}" needs a quorum between 1 and ${w.join.slots.length}`);
+    }
+    if (w.onTimeout === "approval" && !w.approval) {
+      problems.push(`workflow "${w.name}" asks for approval on timeout but defines no approval step`);
+    }
+  }
   if (problems.length > 0) throw new Error(`invalid registry:\n- ${problems.join("\n- ")}`);
-  return { catalog: spec.catalog, agents: spec.agents, agent: (name) => byName.get(name) };
+
+  const coordinated = new Set(workflows.flatMap(listensTo));
+  return {
+    catalog: spec.catalog,
+    agents: spec.agents,
+    workflows,
+    agent: (name) => agents.get(name),
+    workflow: (name) => flows.get(name),
+    coordinates: (type) => coordinated.has(type),
+  };
 }

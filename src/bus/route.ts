@@ -41,7 +41,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
       sendAll(env.TASKS_QUEUE, tasks),
       notifyCoordinators(
         env,
-        toRoute.map((e) => e.event),
+        toRoute.map((e) => e.event).filter((e) => registry.coordinates(e.type)),
       ),
     ]);
     const latencyMs = Date.now() - started;
@@ -64,7 +64,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
   }
 }
 
-/** Hands each correlated event to its workflow's coordinator, one call per correlation id. */
+/** Hands events a workflow listens to to their coordinator: one call per correlation id. */
 async function notifyCoordinators(env: Env, events: readonly Envelope[]): Promise<void> {
   const byCorrelation = new Map<string, Envelope[]>();
   for (const event of events) {

@@ -19,6 +19,9 @@ export async function reserve(
     .prepare("SELECT status FROM reservations WHERE reservation_id = ?")
     .bind(reservationId)
     .first<{ status: string }>();
+  if (existing?.status === "released") {
+    return { ok: false, reason: "cancelled", message: "the order was closed before its stock was reserved" };
+  }
   if (existing) return { ok: true, reservationId };
   try {
     await db.batch([
@@ -48,12 +51,16 @@ export async function reserve(
   }
 }
 
+/** Releases a held reservation (a trigger returns its stock), or leaves a released tombstone. */
 export async function release(db: D1Database, reservationId: string, now: number): Promise<boolean> {
-  const result = await db
-    .prepare(
-      "UPDATE reservations SET status = 'released', released_at = ? WHERE reservation_id = ? AND status = 'held'",
-    )
-    .bind(now, reservationId)
-    .run();
-  return result.meta.changes > 0;
+  const [before] = await db.batch<{ status: string }>([
+    db.prepare("SELECT status FROM reservations WHERE reservation_id = ?").bind(reservationId),
+    db
+      .prepare(
+        `INSERT INTO reservations (reservation_id, status, created_at, released_at) VALUES (?1, 'released', ?2, ?2)
+         ON CONFLICT (reservation_id) DO UPDATE SET status = 'released', released_at = ?2 WHERE status = 'held'`,
+      )
+      .bind(reservationId, now),
+  ]);
+  return before?.results[0]?.status === "held";
 }

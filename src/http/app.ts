@@ -3,17 +3,28 @@ import { Hono } from "hono";
 import type { Registry } from "../registry";
 import { errorBody, onError } from "./errors";
 import { eventsRoutes } from "./events";
+import { workflowsRoutes } from "./workflows";
 
 export function createApp(registry: Registry) {
   const app = new Hono<{ Bindings: Env }>();
   app.get("/", (c) =>
     c.json({
       name: "agentwire",
-      endpoints: ["POST /v1/events", "GET /v1/events", "GET /v1/events/:id"],
+      endpoints: [
+        "POST /v1/events",
+        "GET /v1/events",
+        "GET /v1/events/:id",
+        "GET /v1/workflows",
+        "GET /v1/workflows/:id",
+        "POST /v1/workflows/:id/approve",
+        "POST /v1/workflows/:id/reject",
+      ],
       agents: registry.agents.map((a) => a.name),
+      workflows: registry.workflows.map((w) => w.name),
     }),
   );
   app.route("/v1/events", eventsRoutes(registry));
+  app.route("/v1/workflows", workflowsRoutes());
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(onError);
   return app;

@@ -10,7 +10,8 @@ export interface StockItem {
 }
 
 export type ReserveResult =
-  { ok: true; reservationId: string } | { ok: false; reason: "insufficient_stock" | "unknown_sku"; message: string };
+  | { ok: true; reservationId: string }
+  | { ok: false; reason: "insufficient_stock" | "unknown_sku" | "cancelled"; message: string };
 
 /** Capabilities the runtime lends an agent; agents never touch bindings themselves. */
 export interface AgentContext {
@@ -19,7 +20,10 @@ export interface AgentContext {
   stock: {
     /** Atomically reserves every item or none; idempotent per reservation id. */
     reserve(reservationId: string, items: readonly StockItem[]): Promise<ReserveResult>;
-    /** Returns a held reservation to stock; false if there was none held. */
+    /**
+     * Returns a held reservation to stock; false if none was held. Either way the id is closed: a
+     * reservation attempted after its release (a late delivery) is refused as cancelled.
+     */
     release(reservationId: string): Promise<boolean>;
   };
 }

@@ -26,12 +26,10 @@ describe("wrangler dev end to end", () => {
       `/v1/events?correlationid=${event.correlationid}`,
     );
     const byType = Object.fromEntries(log.body.events.map((e) => [e.event.type, e.event.data]));
-    expect(Object.keys(byType).sort()).toEqual([
-      "fraud.assessed",
-      "inventory.reserved",
-      "order.placed",
-      "shipping.quoted",
-    ]);
+    // (the order workflow may already have added its own events to the correlation)
+    expect(Object.keys(byType)).toEqual(
+      expect.arrayContaining(["fraud.assessed", "inventory.reserved", "order.placed", "shipping.quoted"]),
+    );
     expect(byType["fraud.assessed"]).toMatchObject({ risk: "medium", score: 30 });
     expect(byType["shipping.quoted"]).toMatchObject({ carrier: "DHL", costCents: 1499 + 2 * 120, etaDays: 5 });
     expect(byType["inventory.reserved"]).toMatchObject({ items: [{ sku: "SKU-3", qty: 2 }] });

@@ -1,7 +1,7 @@
 // Fixture agents that misbehave on purpose, registered only in the test worker.
 import { z } from "zod";
 import { catalog } from "../../agents/catalog";
-import { agents } from "../../agents";
+import { agents, workflows } from "../../agents";
 import { defineCatalog } from "../../src/bus/catalog";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
@@ -42,4 +42,4 @@ export const rogue = defineAgent({
   },
 });
 
-export const testRegistry = defineRegistry({ catalog: testCatalog, agents: [...agents, exploder, rogue] });
+export const testRegistry = defineRegistry({ catalog: testCatalog, agents: [...agents, exploder, rogue], workflows });

@@ -1,0 +1,308 @@
+// The workflow state machine, as pure functions: (definition, state, input, now) → (state, emits).
+// The Durable Object only stores what these return and publishes the emits; it decides nothing.
+import { alternatives, type Erased, type ResultEvent, type Verdict, type Vote, type Workflow } from "./define";
+
+export type Status = "running" | "awaiting_approval" | "completed" | "rejected" | "timed_out";
+export const TERMINAL: readonly Status[] = ["completed", "rejected", "timed_out"];
+
+export interface Result extends ResultEvent {
+  hopcount: number;
+}
+
+export interface InstanceState {
+  workflow: string;
+  /** The correlation id. */
+  id: string;
+  status: Status;
+  /** Bumped on every change; D1 keeps only the newest. */
+  version: number;
+  start: Result;
+  /** Results counted by the join, in arrival order. */
+  results: Result[];
+  /** Ids of results that came after the decision: attached, but they change nothing. */
+  late: string[];
+  startedAt: number;
+  deadlineAt: number;
+  approvalDeadlineAt?: number;
+  completedAt?: number;
+  /** The verdict once decided, or the pending one while a human is asked. */
+  verdict?: Verdict;
+  outcome?: string;
+}
+
+/** An event to publish. `key` makes its id deterministic; `cause` is an event id or an earlier emit's key. */
+export interface Emit {
+  key: "outcome" | "review" | "approval" | "timeout";
+  type: string;
+  data: unknown;
+  cause: { eventId: string } | { emitKey: Emit["key"] };
+  hopcount: number;
+}
+
+export interface Transition {
+  state: InstanceState;
+  emits: Emit[];
+  changed: boolean;
+}
+
+const unchanged = (state: InstanceState): Transition => ({ state, emits: [], changed: false });
+const slotTypes = (w: Workflow) => new Set(w.join.slots.flatMap(alternatives));
+
+/** Starts an instance. Results that arrived before the start are counted, in arrival order. */
+export function start(w: Workflow, id: string, startEvent: Result, prior: readonly Result[], now: number): Transition {
+  let state: InstanceState = {
+    workflow: w.name,
+    id,
+    status: "running",
+    version: 1,
+    start: startEvent,
+    results: [],
+    late: [],
+    startedAt: now,
+    deadlineAt: now + w.deadlineMs,
+  };
+  const types = slotTypes(w);
+  const counted = prior.filter((r) => types.has(r.type));
+  // "first" counts only the earliest; the other join modes count everything that has arrived.
+  const accepted = w.join.mode === "first" ? counted.slice(0, 1) : counted;
+  state = { ...state, results: dedupe(accepted), late: counted.slice(accepted.length).map((r) => r.id) };
+  const last = state.results.at(-1);
+  if (last && joined(w, state.results)) return conclude(w, state, last, now, []);
+  return { state, emits: [], changed: true };
+}
+
+export function addResult(w: Workflow, state: InstanceState, result: Result, now: number): Transition {
+  if (!slotTypes(w).has(result.type)) return unchanged(state);
+  if (state.results.some((r) => r.id === result.id) || state.late.includes(result.id)) return unchanged(state);
+  if (state.status !== "running") {
+    return {
+      state: { ...state, late: [...state.late, result.id], version: state.version + 1 },
+      emits: [],
+      changed: true,
+    };
+  }
+  const next = { ...state, results: [...state.results, result], version: state.version + 1 };
+  if (!joined(w, next.results)) return { state: next, emits: [], changed: true };
+  return conclude(w, next, result, now, []);
+}
+
+/** Which slots have at least one result. */
+export function filledSlots(w: Workflow, results: readonly ResultEvent[]): boolean[] {
+  const have = new Set(results.map((r) => r.type));
+  return w.join.slots.map((slot) => alternatives(slot).some((t) => have.has(t)));
+}
+
+export function joined(w: Workflow, results: readonly ResultEvent[]): boolean {
+  const filled = filledSlots(w, results).filter(Boolean).length;
+  switch (w.join.mode) {
+    case "all":
+      return filled === w.join.slots.length;
+    case "any":
+    case "first":
+      return filled >= 1;
+    case "quorum":
+      return filled >= w.join.k;
+  }
+}
+
+const missingSlots = (w: Workflow, results: readonly ResultEvent[]) =>
+  w.join.slots.filter((_, i) => !filledSlots(w, results)[i]);
+
+/** Weighs the results' votes under the workflow's conflict policy. */
+export function weigh(
+  w: Workflow,
+  results: readonly ResultEvent[],
+): Omit<Verdict, "decision"> & {
+  decision: "approve" | "reject" | "review";
+} {
+  const votes = results.flatMap((r) => {
+    const vote = w.votes?.[r.type]?.(r);
+    return vote ? [{ ...vote, type: r.type }] : [];
+  });
+  const reasonsOf = (v: Vote["vote"]) => votes.filter((x) => x.vote === v).flatMap((x) => (x.reason ? [x.reason] : []));
+  const kinds = new Set(votes.map((v) => v.vote));
+  const conflict = kinds.size > 1;
+  const policy = w.conflicts ?? "veto";
+  let decision: Vote["vote"];
+  let by: Verdict["by"] = "votes";
+  if (policy === "veto") {
+    decision = kinds.has("reject") ? "reject" : kinds.has("review") ? "review" : "approve";
+    if (conflict && decision === "reject") by = "veto";
+  } else if (policy === "escalate") {
+    decision = conflict ? "review" : (votes[0]?.vote ?? "approve");
+  } else {
+    const rank = (type: string) => {
+      const i = policy.priority.indexOf(type);
+      return i === -1 ? policy.priority.length : i;
+    };
+    const top = [...votes].sort((a, b) => rank(a.type) - rank(b.type))[0];
+    decision = top?.vote ?? "approve";
+    if (conflict) by = "priority";
+    return {
+      decision,
+      by,
+      conflict,
+      reasons: top?.reason ? [top.reason, ...reasonsOf(decision).filter((r) => r !== top.reason)] : reasonsOf(decision),
+    };
+  }
+  return { decision, by, conflict, reasons: reasonsOf(decision) };
+}
+
+function input(w: Workflow, state: InstanceState, verdict: Verdict, missing: string[]): Erased {
+  const results: Record<string, ResultEvent | undefined> = {};
+  for (const r of state.results) results[r.type] ??= { id: r.id, type: r.type, source: r.source, data: r.data };
+  const { id, type, source, data } = state.start;
+  return { id: state.id, start: { id, type, source, data }, results, verdict, missing };
+}
+
+const hopAfter = (state: InstanceState, cause?: Result) =>
+  Math.max(state.start.hopcount, cause?.hopcount ?? 0, ...state.results.map((r) => r.hopcount)) + 1;
+
+/** The join is satisfied (or the deadline says decide): ask a human, or decide. */
+function conclude(
+  w: Workflow,
+  state: InstanceState,
+  cause: Result,
+  now: number,
+  missing: string[],
+  forceReview = false,
+): Transition {
+  const weighed = weigh(w, state.results);
+  const needsHuman = forceReview || weighed.decision === "review";
+  if (needsHuman && w.approval) {
+    const pending: Verdict = { decision: "reject", by: "human", conflict: weighed.conflict, reasons: weighed.reasons };
+    const request = w.approval.request(input(w, state, pending, missing));
+    return {
+      state: {
+        ...state,
+        status: "awaiting_approval",
+        verdict: pending,
+        approvalDeadlineAt: now + w.approval.deadlineMs,
+        version: state.version + 1,
+      },
+      emits: [{ key: "review", ...request, cause: { eventId: cause.id }, hopcount: hopAfter(state, cause) }],
+      changed: true,
+    };
+  }
+  // Without an approval step, "ask a human" cannot happen: the cautious reading is a rejection.
+  const decision = weighed.decision === "approve" ? "approve" : "reject";
+  const verdict: Verdict = { ...weighed, decision, by: missing.length > 0 ? "deadline" : weighed.by };
+  return finish(w, state, verdict, { eventId: cause.id }, hopAfter(state, cause), now, missing);
+}
+
+function finish(
+  w: Workflow,
+  state: InstanceState,
+  verdict: Verdict,
+  cause: Emit["cause"],
+  hopcount: number,
+  now: number,
+  missing: string[],
+  before: Emit[] = [],
+): Transition {
+  const outcome = w.decide(input(w, state, verdict, missing));
+  return {
+    state: {
+      ...state,
+      status: verdict.decision === "approve" ? "completed" : "rejected",
+      verdict,
+      outcome: outcome.type,
+      completedAt: now,
+      version: state.version + 1,
+    },
+    emits: [...before, { key: "outcome", ...outcome, cause, hopcount }],
+    changed: true,
+  };
+}
+
+/** An alarm: applies whichever deadline has passed. Firing twice, or early, changes nothing. */
+export function onAlarm(w: Workflow, state: InstanceState, now: number): Transition {
+  if (state.status === "running" && now >= state.deadlineAt) {
+    const missing = missingSlots(w, state.results);
+    const cause = state.results.at(-1) ?? state.start;
+    if (w.onTimeout === "decide") return conclude(w, state, cause, now, missing);
+    if (w.onTimeout === "approval") return conclude(w, state, cause, now, missing, true);
+    return {
+      state: {
+        ...state,
+        status: "timed_out",
+        outcome: `${w.name}.timed_out`,
+        completedAt: now,
+        version: state.version + 1,
+      },
+      emits: [
+        {
+          key: "timeout",
+          type: `${w.name}.timed_out`,
+          data: { workflowId: state.id, workflow: w.name, missing, received: state.results.map((r) => r.type) },
+          cause: { eventId: state.start.id },
+          hopcount: hopAfter(state),
+        },
+      ],
+      changed: true,
+    };
+  }
+  if (
+    state.status === "awaiting_approval" &&
+    state.approvalDeadlineAt !== undefined &&
+    now >= state.approvalDeadlineAt
+  ) {
+    const grant = w.approval?.onTimeout === "grant";
+    return decideApproval(w, state, grant ? "granted" : "denied", "agentwire", "approval deadline passed", now, true);
+  }
+  return unchanged(state);
+}
+
+export type ApprovalResult = { ok: true; transition: Transition } | { ok: false; status: Status };
+
+/** A human's answer. Only a workflow that is waiting can take one: twice, or too late, is refused. */
+export function approval(
+  w: Workflow,
+  state: InstanceState,
+  decision: "granted" | "denied",
+  by: string,
+  reason: string,
+  now: number,
+): ApprovalResult {
+  if (state.status !== "awaiting_approval") return { ok: false, status: state.status };
+  return { ok: true, transition: decideApproval(w, state, decision, by, reason, now, false) };
+}
+
+function decideApproval(
+  w: Workflow,
+  state: InstanceState,
+  decision: "granted" | "denied",
+  by: string,
+  reason: string,
+  now: number,
+  timedOut: boolean,
+): Transition {
+  const approvalEmit: Emit = {
+    key: "approval",
+    type: `approval.${decision}`,
+    data: { workflowId: state.id, workflow: w.name, by, reason },
+    cause: { emitKey: "review" },
+    hopcount: hopAfter(state) + 1,
+  };
+  const verdict: Verdict = {
+    decision: decision === "granted" ? "approve" : "reject",
+    by: timedOut ? "approval_timeout" : "human",
+    conflict: state.verdict?.conflict ?? false,
+    reasons: [...(state.verdict?.reasons ?? []), `${decision} by ${by}: ${reason}`],
+    approver: { by, reason },
+  };
+  const missing = missingSlots(w, state.results);
+  return finish(w, state, verdict, { emitKey: "approval" }, hopAfter(state) + 2, now, missing, [approvalEmit]);
+}
+
+/** When the coordinator must next wake up for this instance, if ever. */
+export function wakeAt(state: InstanceState): number | undefined {
+  if (state.status === "running") return state.deadlineAt;
+  if (state.status === "awaiting_approval") return state.approvalDeadlineAt;
+  return undefined;
+}
+
+function dedupe(results: readonly Result[]): Result[] {
+  const seen = new Set<string>();
+  return results.filter((r) => !seen.has(r.id) && seen.add(r.id));
+}

@@ -1,0 +1,141 @@
+// workflows: the coordinators' audit copy of each instance, and the reads behind /v1/workflows.
+import { z } from "zod";
+import type { InstanceState } from "../coordinator/transitions";
+import { toLoggedEvent } from "./events";
+
+export interface WorkflowRecord {
+  state: InstanceState;
+  outcomeEventId?: string;
+  updatedAt: number;
+}
+
+/** Upserts instance snapshots in one batch; an older version never overwrites a newer one. */
+export async function recordWorkflows(db: D1Database, records: readonly WorkflowRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await db.batch(
+    records.map(({ state: s, outcomeEventId, updatedAt }) =>
+      db
+        .prepare(
+          `INSERT INTO workflows (id, workflow, status, version, start_event_id, started_at, deadline_at,
+             approval_deadline_at, completed_at, outcome, outcome_event_id, verdict, results, late, updated_at)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+           ON CONFLICT (id, workflow) DO UPDATE SET
+             status = excluded.status, version = excluded.version, approval_deadline_at = excluded.approval_deadline_at,
+             completed_at = excluded.completed_at, outcome = excluded.outcome, outcome_event_id = excluded.outcome_event_id,
+             verdict = excluded.verdict, results = excluded.results, late = excluded.late, updated_at = excluded.updated_at
+           WHERE excluded.version > workflows.version`,
+        )
+        .bind(
+          s.id,
+          s.workflow,
+          s.status,
+          s.version,
+          s.start.id,
+          s.startedAt,
+          s.deadlineAt,
+          s.approvalDeadlineAt ?? null,
+          s.completedAt ?? null,
+          s.outcome ?? null,
+          outcomeEventId ?? null,
+          s.verdict ? JSON.stringify(s.verdict) : null,
+          JSON.stringify(s.results.map((r) => r.id)),
+          JSON.stringify(s.late),
+          updatedAt,
+        ),
+    ),
+  );
+}
+
+const jsonText = z.string().transform((s) => JSON.parse(s) as unknown);
+const WorkflowRow = z.object({
+  id: z.string(),
+  workflow: z.string(),
+  status: z.string(),
+  version: z.number(),
+  start_event_id: z.string(),
+  started_at: z.number(),
+  deadline_at: z.number(),
+  approval_deadline_at: z.number().nullable(),
+  completed_at: z.number().nullable(),
+  outcome: z.string().nullable(),
+  outcome_event_id: z.string().nullable(),
+  verdict: jsonText.nullable(),
+  results: jsonText.pipe(z.array(z.string())),
+  late: jsonText.pipe(z.array(z.string())),
+  updated_at: z.number(),
+});
+
+const toWorkflow = (row: unknown) => {
+  const r = WorkflowRow.parse(row);
+  return {
+    id: r.id,
+    workflow: r.workflow,
+    status: r.status,
+    version: r.version,
+    startEventId: r.start_event_id,
+    startedAt: r.started_at,
+    deadlineAt: r.deadline_at,
+    approvalDeadlineAt: r.approval_deadline_at,
+    completedAt: r.completed_at,
+    durationMs: r.completed_at === null ? null : r.completed_at - r.started_at,
+    outcome: r.outcome,
+    outcomeEventId: r.outcome_event_id,
+    verdict: r.verdict,
+    results: r.results,
+    late: r.late,
+    updatedAt: r.updated_at,
+  };
+};
+export type WorkflowSummary = ReturnType<typeof toWorkflow>;
+
+export async function listWorkflows(
+  db: D1Database,
+  q: { status?: string | undefined; workflow?: string | undefined; before?: number | undefined; limit: number },
+): Promise<WorkflowSummary[]> {
+  const filters: [string, string | number | undefined][] = [
+    ["status = ?", q.status],
+    ["workflow = ?", q.workflow],
+    ["started_at < ?", q.before],
+  ];
+  const given = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
+  const where = given.length ? `WHERE ${given.map(([c]) => c).join(" AND ")}` : "";
+  const { results } = await db
+    .prepare(`SELECT * FROM workflows ${where} ORDER BY started_at DESC LIMIT ?`)
+    .bind(...given.map(([, v]) => v), q.limit)
+    .all();
+  return results.map(toWorkflow);
+}
+
+const RunRow = z.object({
+  event_source: z.string(),
+  event_id: z.string(),
+  agent: z.string(),
+  status: z.string(),
+  attempt: z.number(),
+  started_at: z.number(),
+  finished_at: z.number().nullable(),
+  latency_ms: z.number().nullable(),
+  error: z.string().nullable(),
+});
+
+/** A workflow's instances plus every event of its correlation id and the agent runs on them. */
+export async function getWorkflow(db: D1Database, id: string) {
+  const [instances, events, runs] = await db.batch([
+    db.prepare("SELECT * FROM workflows WHERE id = ? ORDER BY started_at").bind(id),
+    db
+      .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE correlation_id = ? ORDER BY seq")
+      .bind(id),
+    db
+      .prepare(
+        `SELECT r.event_source, r.event_id, r.agent, r.status, r.attempt, r.started_at, r.finished_at, r.latency_ms, r.error
+           FROM agent_runs r JOIN events e ON e.source = r.event_source AND e.id = r.event_id
+          WHERE e.correlation_id = ? ORDER BY r.started_at`,
+      )
+      .bind(id),
+  ]);
+  return {
+    instances: (instances?.results ?? []).map(toWorkflow),
+    events: (events?.results ?? []).map(toLoggedEvent),
+    runs: z.array(RunRow).parse(runs?.results ?? []),
+  };
+}
