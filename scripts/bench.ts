@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { orderPlaced, postSigned, type Target, waitForRuns } from "./lib/client";
-import { applyMigrations, freePort, ROOT, startDev } from "./lib/dev";
-import { load, summarize, until } from "./lib/stats";
+import { bareHop } from "./lib/bare";
+import { applyMigrations, freePort, startDev } from "./lib/dev";
+import { load, summarize } from "./lib/stats";
 
 const { values } = parseArgs({
   options: {
@@ -20,41 +21,6 @@ const N = Number(values.n);
 const C = Number(values.concurrency);
 const RATE = values.rate ? Number(values.rate) : undefined;
 const fmt = (ms: number) => `${ms.toFixed(1)} ms`;
-
-async function bareHop() {
-  const dir = mkdtempSync(path.join(tmpdir(), "agentwire-bench-bare-"));
-  const server = await startDev({
-    port: await freePort(),
-    persistTo: dir,
-    config: path.join(ROOT, "bench/bare/wrangler.toml"),
-  });
-  try {
-    const wall = await load(
-      N,
-      C,
-      async (i) => {
-        const res = await fetch(`${server.url}/hop`, {
-          method: "POST",
-          body: JSON.stringify({ id: `hop-${i}`, sentAt: Date.now() }),
-        });
-        if (res.status !== 202) throw new Error(`bare hop answered ${res.status}`);
-      },
-      RATE,
-    );
-    const rows = await until(
-      async () => {
-        const r = (await (await fetch(`${server.url}/results`)).json()) as { sent_at: number; received_at: number }[];
-        return r.length >= N ? r : undefined;
-      },
-      120_000,
-      "the bare hop to drain",
-    );
-    return { acceptedPerSecond: (N / wall) * 1000, latency: summarize(rows.map((r) => r.received_at - r.sent_at)) };
-  } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function agentwire() {
   const dir = mkdtempSync(path.join(tmpdir(), "agentwire-bench-"));
@@ -104,7 +70,7 @@ const pace = RATE ? `a steady ${RATE}/s` : "as fast as accepted";
 console.log(
   `benchmark: N = ${N} events, concurrency ${C}, ${pace}, wrangler dev on ${process.platform}/${process.arch}`,
 );
-const bare = await bareHop();
+const bare = await bareHop(N, C, RATE);
 const full = await agentwire();
 console.log("\n| pipeline | accepted/s | p50 | p90 | p99 | max |");
 console.log("|---|---|---|---|---|---|");

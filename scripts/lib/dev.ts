@@ -54,6 +54,8 @@ export interface DevOptions {
   port: number;
   /** Another wrangler config than the project's (the benchmark's bare hop). */
   config?: string;
+  /** Another entry point than wrangler.toml's `main` (the workflow benchmark's worker). */
+  script?: string;
   persistTo?: string;
   vars?: Record<string, string>;
   /** Forward wrangler's output to this process's terminal (npm start) instead of capturing it. */
@@ -62,7 +64,15 @@ export interface DevOptions {
 
 /** Starts `wrangler dev` and resolves once it answers HTTP. */
 export async function startDev(opts: DevOptions): Promise<DevServer> {
-  const args = ["dev", "--port", String(opts.port), "--ip", "127.0.0.1", "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    ...(opts.script ? [opts.script] : []),
+    "--port",
+    String(opts.port),
+    "--ip",
+    "127.0.0.1",
+    "--show-interactive-dev-session=false",
+  ];
   if (opts.persistTo) args.push("--persist-to", opts.persistTo);
   if (opts.config) args.push("--config", opts.config);
   for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);

@@ -1,0 +1,81 @@
+// Simulated agents and workflows for the workflow benchmark: fan-out agents that each take L ms,
+// chained agents that take L ms per link, and workflows joining them. Never deployed.
+import { z } from "zod";
+import { agents, workflows } from "../agents";
+import { catalog } from "../agents/catalog";
+import { type Catalog, defineCatalog } from "../src/bus/catalog";
+import { all, workflowDefiner } from "../src/coordinator/define";
+import { defineRegistry } from "../src/registry";
+import { agentDefiner } from "../src/runtime/define";
+
+const Sim = z.object({ n: z.number().int().min(1).max(8), latencyMs: z.number().int().min(0).max(10_000) });
+const LINKS = [1, 2, 3, 4, 5, 6, 7, 8];
+
+const benchTypes: Record<string, z.ZodType> = {
+  "bench.fanout3": Sim,
+  "bench.fanout8": Sim,
+  "bench.chain3": Sim,
+  "bench.chain8": Sim,
+  "bench.completed": z.object({ mode: z.string() }),
+};
+for (const k of LINKS) {
+  benchTypes[`bench.done.${k}`] = Sim;
+  benchTypes[`bench.link.${k}`] = Sim;
+}
+const benchCatalog: Catalog = defineCatalog({ ...catalog, ...benchTypes });
+const defineAgent = agentDefiner(benchCatalog);
+const defineWorkflow = workflowDefiner(benchCatalog);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const fanAgents = LINKS.map((k) =>
+  defineAgent({
+    name: `fan-${k}`,
+    description: `simulated parallel agent ${k}`,
+    subscribes: k <= 3 ? ["bench.fanout3", "bench.fanout8"] : ["bench.fanout8"],
+    emits: [`bench.done.${k}`],
+    async handle(event) {
+      const data = Sim.parse(event.data);
+      await sleep(data.latencyMs);
+      return [{ type: `bench.done.${k}`, data }];
+    },
+  }),
+);
+
+const chainAgents = LINKS.map((k) =>
+  defineAgent({
+    name: `chain-${k}`,
+    description: `simulated chained agent ${k}`,
+    subscribes: k === 1 ? ["bench.chain3", "bench.chain8"] : [`bench.link.${k - 1}`],
+    filter: (event) => Sim.parse(event.data).n >= k,
+    emits: [`bench.link.${k}`],
+    async handle(event) {
+      const data = Sim.parse(event.data);
+      await sleep(data.latencyMs);
+      return [{ type: `bench.link.${k}`, data }];
+    },
+  }),
+);
+
+const benchWorkflow = (name: string, startsOn: string, slots: string[]) =>
+  defineWorkflow({
+    name,
+    description: `benchmark: ${name}`,
+    startsOn,
+    join: all(...slots),
+    deadlineMs: 60_000,
+    onTimeout: "decide",
+    emits: ["bench.completed"],
+    decide: () => ({ type: "bench.completed", data: { mode: name } }),
+  });
+
+export const benchRegistry = defineRegistry({
+  catalog: benchCatalog,
+  agents: [...agents, ...fanAgents, ...chainAgents],
+  workflows: [
+    ...workflows,
+    benchWorkflow("fanout-3", "bench.fanout3", ["bench.done.1", "bench.done.2", "bench.done.3"]),
+    benchWorkflow("fanout-8", "bench.fanout8", LINKS.map((k) => `bench.done.${k}`)),
+    benchWorkflow("chain-3", "bench.chain3", ["bench.link.3"]),
+    benchWorkflow("chain-8", "bench.chain8", ["bench.link.8"]),
+  ],
+});
