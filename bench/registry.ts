@@ -74,7 +74,11 @@ export const benchRegistry = defineRegistry({
   workflows: [
     ...workflows,
     benchWorkflow("fanout-3", "bench.fanout3", ["bench.done.1", "bench.done.2", "bench.done.3"]),
-    benchWorkflow("fanout-8", "bench.fanout8", LINKS.map((k) => `bench.done.${k}`)),
+    benchWorkflow(
+      "fanout-8",
+      "bench.fanout8",
+      LINKS.map((k) => `bench.done.${k}`),
+    ),
     benchWorkflow("chain-3", "bench.chain3", ["bench.link.3"]),
     benchWorkflow("chain-8", "bench.chain8", ["bench.link.8"]),
   ],
