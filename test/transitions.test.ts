@@ -278,7 +278,7 @@ describe("approvals", () => {
   it("waits, then a grant completes it with the approver recorded", () => {
     const state = waiting();
     expect(state.status).toBe("awaiting_approval");
-    const granted = approval(w, state, "granted", "alice", "known customer", T0 + 20);
+    const granted = approval(w, state, { decision: "granted", by: "alice", reason: "known customer" }, T0 + 20);
     expect(granted.ok).toBe(true);
     if (!granted.ok) return;
     expect(granted.transition.state.status).toBe("completed");
@@ -291,14 +291,16 @@ describe("approvals", () => {
       ["outcome", "job.finished"],
     ]);
     // twice: refused
-    expect(approval(w, granted.transition.state, "granted", "bob", "again", T0 + 30)).toEqual({
-      ok: false,
-      status: "completed",
-    });
+    expect(approval(w, granted.transition.state, { decision: "granted", by: "bob", reason: "again" }, T0 + 30)).toEqual(
+      {
+        ok: false,
+        status: "completed",
+      },
+    );
   });
 
   it("a denial rejects", () => {
-    const denied = approval(w, waiting(), "denied", "bob", "no", T0 + 20);
+    const denied = approval(w, waiting(), { decision: "denied", by: "bob", reason: "no" }, T0 + 20);
     expect(denied.ok && denied.transition.state.status).toBe("rejected");
   });
 
@@ -311,7 +313,10 @@ describe("approvals", () => {
 
   it("refuses an answer for a workflow that is not waiting", () => {
     const running = run(w, [ev("a.done", { ok: true })]).state;
-    expect(approval(w, running, "granted", "alice", "", T0)).toEqual({ ok: false, status: "running" });
+    expect(approval(w, running, { decision: "granted", by: "alice", reason: "" }, T0)).toEqual({
+      ok: false,
+      status: "running",
+    });
   });
 });
 

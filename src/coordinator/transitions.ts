@@ -248,7 +248,12 @@ export function onAlarm(w: Workflow, state: InstanceState, now: number): Transit
     now >= state.approvalDeadlineAt
   ) {
     const grant = w.approval?.onTimeout === "grant";
-    return decideApproval(w, state, grant ? "granted" : "denied", "agentwire", "approval deadline passed", now, true);
+    const answer: Answer = {
+      decision: grant ? "granted" : "denied",
+      by: "agentwire",
+      reason: "approval deadline passed",
+    };
+    return decideApproval(w, state, answer, now, true);
   }
   return unchanged(state);
 }
@@ -256,27 +261,19 @@ export function onAlarm(w: Workflow, state: InstanceState, now: number): Transit
 export type ApprovalResult = { ok: true; transition: Transition } | { ok: false; status: Status };
 
 /** A human's answer. Only a workflow that is waiting can take one: twice, or too late, is refused. */
-export function approval(
-  w: Workflow,
-  state: InstanceState,
-  decision: "granted" | "denied",
-  by: string,
-  reason: string,
-  now: number,
-): ApprovalResult {
-  if (state.status !== "awaiting_approval") return { ok: false, status: state.status };
-  return { ok: true, transition: decideApproval(w, state, decision, by, reason, now, false) };
+export interface Answer {
+  decision: "granted" | "denied";
+  by: string;
+  reason: string;
 }
 
-function decideApproval(
-  w: Workflow,
-  state: InstanceState,
-  decision: "granted" | "denied",
-  by: string,
-  reason: string,
-  now: number,
-  timedOut: boolean,
-): Transition {
+export function approval(w: Workflow, state: InstanceState, answer: Answer, now: number): ApprovalResult {
+  if (state.status !== "awaiting_approval") return { ok: false, status: state.status };
+  return { ok: true, transition: decideApproval(w, state, answer, now, false) };
+}
+
+function decideApproval(w: Workflow, state: InstanceState, answer: Answer, now: number, timedOut: boolean): Transition {
+  const { decision, by, reason } = answer;
   const approvalEmit: Emit = {
     key: "approval",
     type: `approval.${decision}`,

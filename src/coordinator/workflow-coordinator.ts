@@ -103,7 +103,7 @@ export function coordinatorClass(registry: Registry) {
       const target = candidates.find((s) => s.status === "awaiting_approval") ?? candidates[0];
       const w = target && registry.workflow(target.workflow);
       if (!target || !w) return { ok: false, code: "not_found", message: "no such workflow" };
-      const result = approval(w, target, decision, by, reason, Date.now());
+      const result = approval(w, target, { decision, by, reason }, Date.now());
       if (!result.ok) {
         return {
           ok: false,

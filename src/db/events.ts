@@ -1,6 +1,7 @@
 // The event log: append (idempotent on source+id) together with the routing decision, and reads.
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
+import { parseRuns, RUN_COLUMNS } from "./runs";
 
 export interface EventKey {
   source: string;
@@ -110,17 +111,6 @@ export type LoggedEvent = ReturnType<typeof toLoggedEvent>;
 const EVENT_COLUMNS = "seq, envelope, received_at, logged_at";
 
 const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number() });
-const RunRow = z.object({
-  agent: z.string(),
-  status: z.string(),
-  attempt: z.number(),
-  started_at: z.number(),
-  finished_at: z.number().nullable(),
-  latency_ms: z.number().nullable(),
-  output: z.string().nullable(),
-  error: z.string().nullable(),
-});
-const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
 /** One event with where it was routed and what each agent made of it. */
 export async function getEvent(db: D1Database, id: string, source?: string) {
@@ -139,8 +129,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
       .bind(...key),
     db
       .prepare(
-        `SELECT agent, status, attempt, started_at, finished_at, latency_ms, output, error
-           FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
+        `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
       )
       .bind(...key),
   ]);
@@ -150,19 +139,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
       .array(DeliveryRow)
       .parse(deliveries?.results)
       .map((d) => ({ agent: d.agent, routedAt: d.routed_at })),
-    runs: z
-      .array(RunRow)
-      .parse(runs?.results)
-      .map((r) => ({
-        agent: r.agent,
-        status: r.status,
-        attempt: r.attempt,
-        startedAt: r.started_at,
-        finishedAt: r.finished_at,
-        latencyMs: r.latency_ms,
-        output: json(r.output),
-        error: json(r.error),
-      })),
+    runs: parseRuns(runs?.results),
   };
 }
 

@@ -120,3 +120,47 @@ export async function violationsOf(db: D1Database, source: string, id: string) {
     .parse(results)
     .map((v) => ({ agent: v.agent, kind: v.kind, detail: v.detail, recordedAt: v.recorded_at }));
 }
+
+export const RUN_COLUMNS = [
+  "event_source",
+  "event_id",
+  "agent",
+  "status",
+  "attempt",
+  "started_at",
+  "finished_at",
+  "latency_ms",
+  "output",
+  "error",
+] as const;
+
+const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+const RunRow = z
+  .object({
+    event_source: z.string(),
+    event_id: z.string(),
+    agent: z.string(),
+    status: z.string(),
+    attempt: z.number(),
+    started_at: z.number(),
+    finished_at: z.number().nullable(),
+    latency_ms: z.number().nullable(),
+    output: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .transform((r) => ({
+    eventSource: r.event_source,
+    eventId: r.event_id,
+    agent: r.agent,
+    status: r.status,
+    attempt: r.attempt,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    latencyMs: r.latency_ms,
+    output: json(r.output),
+    error: json(r.error),
+  }));
+export type RunView = z.output<typeof RunRow>;
+
+/** Parses agent_runs rows selected with RUN_COLUMNS. */
+export const parseRuns = (rows: unknown): RunView[] => z.array(RunRow).parse(rows);

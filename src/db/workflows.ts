@@ -2,6 +2,7 @@
 import { z } from "zod";
 import type { InstanceState } from "../coordinator/transitions";
 import { toLoggedEvent } from "./events";
+import { parseRuns, RUN_COLUMNS } from "./runs";
 
 export interface WorkflowRecord {
   state: InstanceState;
@@ -106,18 +107,6 @@ export async function listWorkflows(
   return results.map(toWorkflow);
 }
 
-const RunRow = z.object({
-  event_source: z.string(),
-  event_id: z.string(),
-  agent: z.string(),
-  status: z.string(),
-  attempt: z.number(),
-  started_at: z.number(),
-  finished_at: z.number().nullable(),
-  latency_ms: z.number().nullable(),
-  error: z.string().nullable(),
-});
-
 /** A workflow's instances plus every event of its correlation id and the agent runs on them. */
 export async function getWorkflow(db: D1Database, id: string) {
   const [instances, events, runs] = await db.batch([
@@ -127,7 +116,7 @@ export async function getWorkflow(db: D1Database, id: string) {
       .bind(id),
     db
       .prepare(
-        `SELECT r.event_source, r.event_id, r.agent, r.status, r.attempt, r.started_at, r.finished_at, r.latency_ms, r.error
+        `SELECT ${RUN_COLUMNS.map((c) => `r.${c}`).join(", ")}
            FROM agent_runs r JOIN events e ON e.source = r.event_source AND e.id = r.event_id
           WHERE e.correlation_id = ? ORDER BY r.started_at`,
       )
@@ -136,6 +125,6 @@ export async function getWorkflow(db: D1Database, id: string) {
   return {
     instances: (instances?.results ?? []).map(toWorkflow),
     events: (events?.results ?? []).map(toLoggedEvent),
-    runs: z.array(RunRow).parse(runs?.results ?? []),
+    runs: parseRuns(runs?.results ?? []),
   };
 }

@@ -1,18 +1,7 @@
 // Arranges a correlation's events into the tree their causationids describe, each with its runs
 // and timings, children in log order.
 import type { LoggedEvent } from "../db/events";
-
-interface RunRow {
-  event_source: string;
-  event_id: string;
-  agent: string;
-  status: string;
-  attempt: number;
-  started_at: number;
-  finished_at: number | null;
-  latency_ms: number | null;
-  error: string | null;
-}
+import type { RunView } from "../db/runs";
 
 export interface TreeNode {
   id: string;
@@ -23,21 +12,13 @@ export interface TreeNode {
   loggedAt: number;
   late: boolean;
   data: unknown;
-  runs: {
-    agent: string;
-    status: string;
-    attempt: number;
-    startedAt: number;
-    finishedAt: number | null;
-    latencyMs: number | null;
-    error: unknown;
-  }[];
+  runs: Omit<RunView, "eventSource" | "eventId">[];
   children: TreeNode[];
 }
 
 export function causalTree(
   events: readonly LoggedEvent[],
-  runs: readonly RunRow[],
+  runs: readonly RunView[],
   late: ReadonlySet<string>,
 ): TreeNode[] {
   const nodes = new Map<string, TreeNode>();
@@ -52,16 +33,8 @@ export function causalTree(
       late: late.has(event.id),
       data: event.data,
       runs: runs
-        .filter((r) => r.event_id === event.id && r.event_source === event.source)
-        .map((r) => ({
-          agent: r.agent,
-          status: r.status,
-          attempt: r.attempt,
-          startedAt: r.started_at,
-          finishedAt: r.finished_at,
-          latencyMs: r.latency_ms,
-          error: r.error === null ? null : (JSON.parse(r.error) as unknown),
-        })),
+        .filter((r) => r.eventId === event.id && r.eventSource === event.source)
+        .map(({ eventSource: _s, eventId: _i, ...run }) => run),
       children: [],
     });
   }
