@@ -75,5 +75,21 @@ export const catalog = defineCatalog({
     company: z.string().optional(),
   }),
   "user.cleared": z.object({ userId, reasons }),
+
+  // Support tickets (the support-triage agent).
+  "support.ticket.opened": z.object({
+    ticketId: z.string().min(1).max(128),
+    customerId: z.string().min(1).max(128),
+    subject: z.string().min(1).max(500),
+    body: z.string().max(20_000),
+    orderId: orderId.optional(),
+  }),
+  "support.ticket.triaged": z.object({
+    ticketId: z.string(),
+    category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
+    priority: z.enum(["low", "normal", "urgent"]),
+    summary: z.string(),
+    suggestedReply: z.string(),
+  }),
   "user.flagged": z.object({ userId, reasons }),
 });

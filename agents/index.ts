@@ -7,9 +7,10 @@ import orderWorkflow from "./order-workflow";
 import profileEnrichment from "./profile-enrichment";
 import securityAudit from "./security-audit";
 import shippingQuote from "./shipping-quote";
+import supportTriage from "./support-triage";
 import userScreeningWorkflow from "./user-screening-workflow";
 
-export const agents = [fraudScreen, inventory, shippingQuote, securityAudit, profileEnrichment];
+export const agents = [fraudScreen, inventory, shippingQuote, securityAudit, profileEnrichment, supportTriage];
 export const workflows = [orderWorkflow, userScreeningWorkflow];
 
 export const registry = defineRegistry({ catalog, agents, workflows });

@@ -21,6 +21,8 @@ export default defineWorkflow({
     "inventory.unavailable": ({ data }) => reject(`stock unavailable: ${data.message}`),
   },
   conflicts: "veto",
+  // A fraud assessment that needed Sonnet but was refused it by the budget goes to a human.
+  onBudgetLimited: "review",
   emits: ["order.confirmed", "order.rejected", "order.review_requested"],
   decide: ({ start, results, verdict }) => {
     const reserved = results["inventory.reserved"];

@@ -6,3 +6,4 @@ import { benchRegistry } from "./registry";
 
 export default createWorker(benchRegistry);
 export class WorkflowCoordinator extends coordinatorClass(benchRegistry) {}
+export { BudgetLedger } from "../src/models/budget-ledger";

@@ -5,3 +5,4 @@ import { createWorker } from "./worker";
 
 export default createWorker(registry);
 export class WorkflowCoordinator extends coordinatorClass(registry) {}
+export { BudgetLedger } from "./models/budget-ledger";

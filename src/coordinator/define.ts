@@ -48,6 +48,8 @@ export interface ResultEvent<T extends string = string, D = unknown> {
   type: T;
   source: string;
   data: D;
+  /** The agent wanted its expensive tier but the budget refused: a cheaper decision stands. */
+  budgetLimited?: boolean;
 }
 
 export type ResultsOf<C extends Catalog> = { [T in keyof C & string]?: ResultEvent<T, DataOf<C, T>> };
@@ -77,6 +79,8 @@ export interface WorkflowSpec<C extends Catalog, S extends keyof C & string, O e
   onTimeout: "timed_out" | "decide" | "approval";
   votes?: { [T in keyof C & string]?: (result: ResultEvent<T, DataOf<C, T>>) => Vote };
   conflicts?: ConflictPolicy;
+  /** A result decided without the escalation it needed (budget exhausted): take it, or ask a human. Default accept. */
+  onBudgetLimited?: "accept" | "review";
   /** Every event type `decide` and `approval.request` may return. */
   emits: readonly O[];
   /** Pure: the collected results and the verdict → the outcome event. */
@@ -101,6 +105,7 @@ export interface Workflow {
   onTimeout: "timed_out" | "decide" | "approval";
   votes?: Record<string, ((result: ResultEvent) => Vote) | undefined>;
   conflicts?: ConflictPolicy;
+  onBudgetLimited?: "accept" | "review";
   emits: readonly string[];
   decide: (input: Erased) => { type: string; data: unknown };
   approval?: {

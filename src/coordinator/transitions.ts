@@ -116,6 +116,15 @@ export function weigh(
   decision: "approve" | "reject" | "review";
 } {
   const votes = results.flatMap((r) => {
+    if (r.budgetLimited && w.onBudgetLimited === "review") {
+      return [
+        {
+          vote: "review" as const,
+          reason: `${r.type} was decided without the escalation it needed (budget)`,
+          type: r.type,
+        },
+      ];
+    }
     const vote = w.votes?.[r.type]?.(r);
     return vote ? [{ ...vote, type: r.type }] : [];
   });

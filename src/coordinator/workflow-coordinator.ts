@@ -56,6 +56,7 @@ const toResult = (e: Envelope): Result => ({
   source: e.source,
   data: e.data,
   hopcount: e.hopcount,
+  ...(e.budgetlimited === true ? { budgetLimited: true } : {}),
 });
 
 export function coordinatorClass(registry: Registry) {

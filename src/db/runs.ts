@@ -1,6 +1,7 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
 import { z } from "zod";
+import type { ModelAccounting } from "../runtime/tiers";
 
 export interface RunKey {
   source: string;
@@ -56,6 +57,8 @@ export async function claimRuns(
 export interface RunError {
   message: string;
   retryable: boolean;
+  /** A model API's retry-after, instead of the exponential backoff. */
+  delaySeconds?: number;
 }
 
 export interface Violation {
@@ -66,17 +69,20 @@ export interface Violation {
 export type RunRecord = Claim & {
   startedAt: number;
   finishedAt: number;
+  /** Model-backed agents: tiers, tokens, cost. */
+  model?: ModelAccounting;
 } & (
     { status: "succeeded"; output: unknown; violations: readonly Violation[] } | { status: "failed"; error: RunError }
   );
 
-/** Records the outcome of claimed runs (and any policy violations) in one transaction. */
+/** Records the outcome of claimed runs (with model calls and policy violations) in one transaction. */
 export async function finishRuns(db: D1Database, records: readonly RunRecord[]): Promise<void> {
   if (records.length === 0) return;
   const statements = records.flatMap((r) => {
     const update = db
       .prepare(
-        `UPDATE agent_runs SET status = ?1, finished_at = ?2, latency_ms = ?3, output = ?4, error = ?5
+        `UPDATE agent_runs SET status = ?1, finished_at = ?2, latency_ms = ?3, output = ?4, error = ?5,
+                model = ?10, tier = ?11, escalated = ?12, escalation_reason = ?13, budget_limited = ?14, cost_micros = ?15
           WHERE event_source = ?6 AND event_id = ?7 AND agent = ?8 AND claim = ?9`,
       )
       .bind(
@@ -89,10 +95,45 @@ export async function finishRuns(db: D1Database, records: readonly RunRecord[]):
         r.id,
         r.agent,
         r.claim,
+        r.model?.model ?? null,
+        r.model?.tier ?? null,
+        r.model ? Number(r.model.escalated) : null,
+        r.model?.escalationReason ?? null,
+        r.model ? Number(r.model.budgetLimited) : null,
+        r.model?.costMicros ?? null,
       );
     const violations = r.status === "succeeded" ? r.violations : [];
+    const calls = (r.model?.calls ?? []).map((c, ordinal) =>
+      db
+        .prepare(
+          `INSERT INTO model_calls (event_source, event_id, agent, attempt, ordinal, tier, model, input_tokens,
+             output_tokens, cache_read_tokens, cache_write_tokens, cost_micros, always_escalate_micros, latency_ms,
+             outcome, confidence, recorded_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        )
+        .bind(
+          r.source,
+          r.id,
+          r.agent,
+          r.attempt,
+          ordinal,
+          c.tier,
+          c.model,
+          c.usage.inputTokens,
+          c.usage.outputTokens,
+          c.usage.cacheReadTokens,
+          c.usage.cacheWriteTokens,
+          c.costMicros,
+          c.alwaysEscalateMicros,
+          c.latencyMs,
+          c.outcome,
+          c.confidence ?? null,
+          r.finishedAt,
+        ),
+    );
     return [
       update,
+      ...calls,
       ...violations.map((v) =>
         db
           .prepare(

@@ -1,5 +1,7 @@
-// `defineAgent`: an agent is data — what it hears, what it may say, and a handler. Bound to an event
-// catalog so that handlers see typed `data` and may only return events the agent declares.
+// `defineAgent`: an agent is data — what it hears, what it may say, and a handler; a model-backed agent
+// adds instructions, an output schema and its tier policy. Bound to an event catalog so that handlers
+// see typed `data` and may only return events the agent declares.
+import type { z } from "zod";
 import type { Catalog, DataOf } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
@@ -35,6 +37,29 @@ export interface Emit {
   subject?: string;
 }
 
+/** What the local model (the agent's rules) answers: the same shape a model is asked for. */
+export interface LocalAnswer<D> {
+  decision: D;
+  confidence: number;
+  rationale?: string;
+}
+
+/** How a model-backed agent decides: the triage tier first, the escalation tier only when needed. */
+export interface ModelSpec<Ev, O extends z.ZodType> {
+  /** The agent's system prompt (after a fixed preamble about untrusted event data). */
+  instructions: string;
+  /** The decision the model must return (validated before anything is published). */
+  output: O;
+  /** Escalate when triage's confidence is below this. Default 0.75. */
+  confidenceThreshold?: number;
+  /** A rule that sends the event straight to the escalation tier: the reason, or undefined. */
+  escalateWhen?: (event: Ev) => string | undefined;
+  /** The deterministic local model: answers when no ANTHROPIC_API_KEY is set. */
+  local: (event: Ev) => LocalAnswer<z.input<O>>;
+  /** Output token cap per call. Default 1024. */
+  maxTokens?: number;
+}
+
 /** The erased form the runtime works with. */
 export interface Agent {
   kind: "agent";
@@ -43,7 +68,9 @@ export interface Agent {
   subscribes: readonly Pattern[];
   filter?: (event: Envelope) => boolean;
   emits: readonly string[];
-  handle: (event: Envelope, ctx: AgentContext) => Promise<readonly Emit[]> | readonly Emit[];
+  model?: ModelSpec<Envelope, z.ZodType>;
+  /** For a model-backed agent, `decision` is the validated model output. */
+  handle: (event: Envelope, ctx: AgentContext, decision: unknown) => Promise<readonly Emit[]> | readonly Emit[];
 }
 
 type TypeOf<C extends Catalog> = keyof C & string;
@@ -66,10 +93,38 @@ export interface AgentSpec<C extends Catalog, S extends Pattern, E extends TypeO
   handle: (event: EventOf<C, S>, ctx: AgentContext) => Promise<readonly EmitOf<C, E>[]> | readonly EmitOf<C, E>[];
 }
 
+export interface ModelAgentSpec<
+  C extends Catalog,
+  S extends Pattern,
+  E extends TypeOf<C>,
+  O extends z.ZodType,
+> extends Omit<AgentSpec<C, S, E>, "handle"> {
+  model: ModelSpec<EventOf<C, S>, O>;
+  /** Turns the validated decision into events to publish. */
+  handle: (
+    event: EventOf<C, S>,
+    decision: z.output<O>,
+    ctx: AgentContext,
+  ) => Promise<readonly EmitOf<C, E>[]> | readonly EmitOf<C, E>[];
+}
+
 export function agentDefiner<C extends Catalog>(_catalog: C) {
-  return function defineAgent<const S extends Pattern, const E extends TypeOf<C>>(spec: AgentSpec<C, S, E>): Agent {
-    // The runtime checks every event against the patterns before calling in, which is what makes
-    // the narrowing from Envelope to EventOf sound.
-    return { kind: "agent", ...spec } as unknown as Agent;
-  };
+  function defineAgent<const S extends Pattern, const E extends TypeOf<C>, O extends z.ZodType>(
+    spec: ModelAgentSpec<C, S, E, O>,
+  ): Agent;
+  function defineAgent<const S extends Pattern, const E extends TypeOf<C>>(spec: AgentSpec<C, S, E>): Agent;
+  function defineAgent(
+    spec: AgentSpec<C, Pattern, TypeOf<C>> | ModelAgentSpec<C, Pattern, TypeOf<C>, z.ZodType>,
+  ): Agent {
+    // The runtime checks every event against the patterns before calling in, and validates a model's
+    // decision against `output` before handing it over: that is what makes these erasures sound.
+    const erased = { kind: "agent", ...spec } as unknown as Agent;
+    if ("model" in spec) {
+      const handle = spec.handle as unknown as (e: Envelope, d: unknown, ctx: AgentContext) => readonly Emit[];
+      return { ...erased, handle: (event, ctx, decision) => handle(event, decision, ctx) };
+    }
+    const handle = spec.handle as unknown as (e: Envelope, ctx: AgentContext) => readonly Emit[];
+    return { ...erased, handle: (event, ctx) => handle(event, ctx) };
+  }
+  return defineAgent;
 }

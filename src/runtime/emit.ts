@@ -24,6 +24,7 @@ export async function emittedEvents(
   agent: Agent,
   cause: Envelope,
   emits: readonly Emit[],
+  flags: { budgetLimited?: boolean } = {},
 ): Promise<{ events: Envelope[]; violations: Violation[] }> {
   const events: Envelope[] = [];
   const violations: Violation[] = [];
@@ -56,6 +57,8 @@ export async function emittedEvents(
       causationid: cause.id,
       hopcount: cause.hopcount + 1,
       ...(cause.traceparent === undefined ? {} : { traceparent: cause.traceparent }),
+      // A decision that wanted the expensive model but was refused it by the budget says so.
+      ...(flags.budgetLimited ? { budgetlimited: true } : {}),
     });
   }
   return { events, violations };

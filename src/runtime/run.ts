@@ -9,8 +9,12 @@ import { release, reserve } from "../db/stock";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
+import { ledgerBudget } from "../models/budget-ledger";
+import { tierModels } from "../models/catalog";
+import { modelClient } from "../models/client";
 import type { AgentContext } from "./define";
 import { AgentError, emittedEvents } from "./emit";
+import { type ModelAccounting, accounting, decideWithModel, ModelRunError, type TierDeps } from "./tiers";
 
 /** A run whose worker vanished is taken over after this long. */
 const CLAIM_LEASE_MS = 5 * 60_000;
@@ -21,9 +25,9 @@ interface Task {
   claim: Claim;
 }
 
-type Outcome = { startedAt: number; finishedAt: number } & (
+type Outcome = { startedAt: number; finishedAt: number; model?: ModelAccounting } & (
   | { ok: true; events: Envelope[]; violations: { kind: string; detail: string }[] }
-  | { ok: false; message: string; retryable: boolean }
+  | { ok: false; message: string; retryable: boolean; delaySeconds?: number }
 );
 
 export async function runTasks(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
@@ -50,9 +54,10 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     CLAIM_LEASE_MS,
   );
   const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env);
-  const retry = (task: Task) =>
+  const retry = (task: Task, delaySeconds?: number) =>
     task.message.retry({
-      delaySeconds: backoffSeconds(task.message.attempts, RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS),
+      delaySeconds:
+        delaySeconds ?? backoffSeconds(task.message.attempts, RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS),
     });
 
   const claimed: Task[] = [];
@@ -65,7 +70,8 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     else retry(task);
   });
 
-  const outcomes = await Promise.all(claimed.map((task) => runOne(task, env, registry)));
+  const deps: TierDeps = { client: modelClient(env), models: tierModels(env), budget: ledgerBudget(env.BUDGET) };
+  const outcomes = await Promise.all(claimed.map((task) => runOne(task, env, registry, deps)));
 
   // Publish every emitted event at once; if that fails, the runs that emitted are retried.
   const emitted = outcomes.flatMap((o) => (o.ok ? o.events : []));
@@ -81,7 +87,12 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
 
   const results = claimed.map((task, i) => {
     const outcome = outcomes[i] as Outcome;
-    const base = { ...task.claim, startedAt: outcome.startedAt, finishedAt: outcome.finishedAt };
+    const base = {
+      ...task.claim,
+      startedAt: outcome.startedAt,
+      finishedAt: outcome.finishedAt,
+      ...(outcome.model ? { model: outcome.model } : {}),
+    };
     let record: RunRecord;
     if (outcome.ok && (publishError === undefined || outcome.events.length === 0)) {
       const output = { events: outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data })) };
@@ -89,7 +100,11 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     } else {
       const error = outcome.ok
         ? { message: publishError ?? "", retryable: true }
-        : { message: outcome.message, retryable: outcome.retryable };
+        : {
+            message: outcome.message,
+            retryable: outcome.retryable,
+            ...(outcome.delaySeconds === undefined ? {} : { delaySeconds: outcome.delaySeconds }),
+          };
       record = { ...base, status: "failed", error };
     }
     return { task, outcome, record };
@@ -104,11 +119,16 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
       const fields = { ...logFields(task), status: record.status, latencyMs: record.finishedAt - record.startedAt };
       if (record.status === "succeeded") {
         const emittedTypes = outcome.ok ? outcome.events.map((e) => e.type) : [];
-        log("agent.run", { ...fields, emitted: emittedTypes, violations: record.violations.length });
+        log("agent.run", {
+          ...fields,
+          emitted: emittedTypes,
+          violations: record.violations.length,
+          ...modelFields(record.model),
+        });
         task.message.ack();
       } else if (record.error.retryable) {
-        log("agent.run", { ...fields, error: record.error.message });
-        retry(task);
+        log("agent.run", { ...fields, error: record.error.message, ...modelFields(record.model) });
+        retry(task, record.error.delaySeconds);
       } else {
         // A permanent failure goes straight to the dead-letter queue, whose consumer records it.
         log("agent.run", { ...fields, status: "dead_lettered", error: record.error.message });
@@ -119,7 +139,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   );
 }
 
-async function runOne(task: Task, env: Env, registry: Registry): Promise<Outcome> {
+async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps): Promise<Outcome> {
   const startedAt = Date.now();
   const timed = <T extends object>(o: T) => ({ ...o, startedAt, finishedAt: Date.now() });
   const agent = registry.agent(task.body.agent);
@@ -132,14 +152,45 @@ async function runOne(task: Task, env: Env, registry: Registry): Promise<Outcome
       release: (reservationId) => release(env.DB, reservationId, Date.now()),
     },
   };
+  const event = task.body.event;
   try {
-    const emits = await agent.handle(task.body.event, ctx);
-    const { events, violations } = await emittedEvents(registry.catalog, agent, task.body.event, emits);
-    return timed({ ok: true, events, violations });
+    const decision = agent.model ? await decideWithModel(agent, event, deps) : undefined;
+    const model = decision ? accounting(decision, deps.models.escalation) : undefined;
+    const emits = await agent.handle(event, ctx, decision?.decision);
+    const flags = { budgetLimited: decision?.budgetLimited ?? false };
+    const { events, violations } = await emittedEvents(registry.catalog, agent, event, emits, flags);
+    return timed({
+      ok: true,
+      events,
+      violations: [...(decision?.violations ?? []), ...violations],
+      ...(model ? { model } : {}),
+    });
   } catch (error) {
+    if (error instanceof ModelRunError) {
+      const { failure } = error;
+      return timed({
+        ok: false,
+        message: failure.message,
+        retryable: failure.action !== "dead_letter",
+        ...(failure.action === "retry_after" ? { delaySeconds: failure.delaySeconds } : {}),
+        model: accounting({ calls: error.calls }, deps.models.escalation),
+      });
+    }
     const retryable = !(error instanceof AgentError && !error.retryable);
     return timed({ ok: false, message: errorMessage(error), retryable });
   }
+}
+
+function modelFields(model: ModelAccounting | undefined) {
+  if (!model) return {};
+  return {
+    model: model.model,
+    tier: model.tier,
+    escalated: model.escalated,
+    escalationReason: model.escalationReason ?? null,
+    budgetLimited: model.budgetLimited,
+    costMicros: model.costMicros,
+  };
 }
 
 function logFields(task: Task) {

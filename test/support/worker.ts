@@ -5,3 +5,4 @@ import { testRegistry } from "./fixtures";
 
 export default createWorker(testRegistry);
 export class WorkflowCoordinator extends coordinatorClass(testRegistry) {}
+export { BudgetLedger } from "../../src/models/budget-ledger";

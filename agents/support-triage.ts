@@ -1,0 +1,60 @@
+// support-triage: classifies an incoming support ticket and drafts a first reply. Model-backed;
+// tickets with legal or fraud language always go to the escalation tier.
+import { z } from "zod";
+import { defineAgent } from "./define";
+
+const Triage = z.object({
+  category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
+  priority: z.enum(["low", "normal", "urgent"]),
+  summary: z.string().min(1).max(300),
+  suggestedReply: z.string().max(2000),
+});
+
+const KEYWORDS: [z.infer<typeof Triage>["category"], RegExp][] = [
+  ["fraud", /\b(fraud|unauthori[sz]ed|stolen|chargeback|scam)\b/i],
+  ["billing", /\b(refund|charged?|invoice|payment|billing|price)\b/i],
+  ["shipping", /\b(deliver(y|ed)?|shipping|package|parcel|tracking|arrived?|late)\b/i],
+  ["account", /\b(password|login|log in|account|email address)\b/i],
+  ["product", /\b(broken|defective|doesn'?t work|quality|size|damaged)\b/i],
+];
+const URGENT = /\b(urgent|immediately|asap|lawyer|legal|chargeback|stolen)\b/i;
+
+export default defineAgent({
+  name: "support-triage",
+  description: "Classifies a support ticket (category, priority), summarises it and drafts a reply.",
+  subscribes: ["support.ticket.opened"],
+  emits: ["support.ticket.triaged"],
+  model: {
+    instructions: `Triage one customer support ticket for an online shop.
+
+Pick the category that best fits (billing, shipping, product, account, fraud, other) and a priority:
+urgent for fraud, legal threats, or a customer who cannot use what they paid for; low for questions
+and feedback; normal otherwise. Summarise the problem in one sentence from the customer's point of
+view. Draft a short, polite first reply that acknowledges the problem and says what happens next;
+never promise refunds or dates.`,
+    output: Triage,
+    confidenceThreshold: 0.7,
+    escalateWhen: ({ data }) =>
+      /\b(lawyer|legal action|sue|chargeback|data breach)\b/i.test(`${data.subject} ${data.body}`)
+        ? "legal or chargeback language"
+        : undefined,
+    local: ({ data }) => {
+      const text = `${data.subject} ${data.body}`;
+      const matches = KEYWORDS.filter(([, pattern]) => pattern.test(text));
+      const category = matches[0]?.[0] ?? "other";
+      const priority: z.infer<typeof Triage>["priority"] =
+        URGENT.test(text) || category === "fraud" ? "urgent" : category === "other" ? "low" : "normal";
+      return {
+        decision: {
+          category,
+          priority,
+          summary: data.subject.slice(0, 300),
+          suggestedReply: `Thank you for contacting us about "${data.subject.slice(0, 100)}". A member of our ${category} team will look into it and reply soon.`,
+        },
+        // One clear keyword match is a confident call; none or several is not.
+        confidence: matches.length === 1 ? 0.9 : 0.5,
+      };
+    },
+  },
+  handle: (event, triage) => [{ type: "support.ticket.triaged", data: { ticketId: event.data.ticketId, ...triage } }],
+});

@@ -1,0 +1,7 @@
+// Secrets that are optional, so `wrangler types` (which reads .dev.vars) cannot know about them.
+declare namespace Cloudflare {
+  interface Env {
+    /** Unset: the deterministic local model answers for every model-backed agent. */
+    ANTHROPIC_API_KEY?: string;
+  }
+}
