@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Registry } from "../registry";
 import { errorBody, onError } from "./errors";
 import { eventsRoutes } from "./events";
+import { statsRoutes } from "./stats";
 import { workflowsRoutes } from "./workflows";
 
 export function createApp(registry: Registry) {
@@ -18,6 +19,7 @@ export function createApp(registry: Registry) {
         "GET /v1/workflows/:id",
         "POST /v1/workflows/:id/approve",
         "POST /v1/workflows/:id/reject",
+        "GET /v1/stats",
       ],
       agents: registry.agents.map((a) => a.name),
       workflows: registry.workflows.map((w) => w.name),
@@ -25,6 +27,7 @@ export function createApp(registry: Registry) {
   );
   app.route("/v1/events", eventsRoutes(registry));
   app.route("/v1/workflows", workflowsRoutes());
+  app.route("/v1/stats", statsRoutes());
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(onError);
   return app;
