@@ -28,7 +28,7 @@ export async function bareHop(N: number, C: number, RATE?: number) {
     );
     const rows = await until(
       async () => {
-        const r = (await (await fetch(`${server.url}/results`)).json()) as { sent_at: number; received_at: number }[];
+        const r = await (await fetch(`${server.url}/results`)).json<{ sent_at: number; received_at: number }[]>();
         return r.length >= N ? r : undefined;
       },
       120_000,
