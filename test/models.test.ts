@@ -2,10 +2,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { APIConnectionTimeoutError, APIError } from "@anthropic-ai/sdk";
 import { env } from "cloudflare:workers";
+import { z } from "zod";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Envelope, normalize, type TaskMessage } from "../src/bus/envelope";
 import { ledgerBudget } from "../src/models/budget-ledger";
 import { costMicros, tierModels } from "../src/models/catalog";
+import { callModel } from "../src/models/call";
 import { modelClient, setModelFetch } from "../src/models/client";
 import { classifyModelError } from "../src/models/errors";
 import { accounting, decideWithModel, ModelRunError } from "../src/runtime/tiers";
@@ -16,6 +18,8 @@ import worker from "./support/worker";
 
 const fraud = agents.find((a) => a.name === "fraud-screen")!;
 const support = agents.find((a) => a.name === "support-triage")!;
+const answerSchemaFor = (decision: z.ZodType) =>
+  z.object({ decision, confidence: z.number(), escalate: z.boolean(), rationale: z.string() });
 const KEYED = { ...env, ANTHROPIC_API_KEY: "sk-ant-test" } as Env;
 
 function useFake(handler: FakeHandler) {
@@ -363,5 +367,47 @@ describe("GET /v1/stats", () => {
     // Always escalate: the confident run's triage tokens at Sonnet prices (3000 + 1500) plus the escalation itself.
     expect(body.cost).toEqual({ actualMicros: 9_000, alwaysEscalateMicros: 4_500 + 6_000, ratio: 9_000 / 10_500 });
     expect((await call(new Request("https://agentwire.test/v1/stats"))).status).toBe(401);
+  });
+});
+
+describe("the budget ledger", () => {
+  it("never lets concurrent reservations pass a workflow's cap, and settles to the actual cost", async () => {
+    const budget = ledgerBudget(env.BUDGET);
+    const wf = uniqueId("wf");
+    const answers = await Promise.all(Array.from({ length: 10 }, () => budget.reserve(wf, 30_000)));
+    const granted = answers.filter((a) => a.ok);
+    expect(granted).toHaveLength(8); // 8 × 30,000 ≤ 250,000 < 9 × 30,000
+    expect(answers.filter((a) => !a.ok)[0]).toMatchObject({ reason: expect.stringContaining("workflow budget") });
+    // Settling at the real (lower) cost frees the rest of the reservation.
+    for (const a of granted) if (a.ok) await budget.settle(a.token, 10_000);
+    const status = await env.BUDGET.get(env.BUDGET.idFromName("ledger")).status(wf);
+    expect(status.workflowSpentMicros).toBe(80_000);
+    expect((await budget.reserve(wf, 170_000)).ok).toBe(true);
+    expect((await budget.reserve(wf, 1)).ok).toBe(false);
+  });
+});
+
+describe("model client options", () => {
+  it("sends to ANTHROPIC_BASE_URL and marks a long system prompt for caching", async () => {
+    const urls: string[] = [];
+    const fake = fakeMessagesApi(() => ({
+      toolInput: { decision: { ok: true }, confidence: 1, escalate: false, rationale: "" },
+    }));
+    setModelFetch((input, init) => {
+      urls.push(input instanceof Request ? input.url : input.toString());
+      return fake.fetch(input, init);
+    });
+    const client = modelClient({ ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: "https://gateway.example/anthropic" })!;
+    const schema = answerSchemaFor(z.object({ ok: z.boolean() }));
+    await callModel(client, {
+      model: "claude-haiku-4-5",
+      system: "x".repeat(5_000),
+      schema,
+      user: "u",
+      maxTokens: 100,
+    });
+    await callModel(client, { model: "claude-haiku-4-5", system: "short", schema, user: "u", maxTokens: 100 });
+    expect(urls[0]).toBe("https://gateway.example/anthropic/v1/messages");
+    expect(fake.requests.map((r) => r.cached)).toEqual([true, false]);
   });
 });

@@ -368,3 +368,24 @@ describe("the order workflow's decisions", () => {
     expect(t.emits[0]).toMatchObject({ type: "order.review_requested", data: { orderId: "o1", risk: "medium" } });
   });
 });
+
+describe("budget-limited results", () => {
+  it("send an order to a human when its fraud assessment could not escalate", () => {
+    const placed = { ...ev("order.placed", { orderId: "o2" }, "o2-start"), hopcount: 0 };
+    const limited = {
+      ...ev("fraud.assessed", { orderId: "o2", risk: "low", score: 5, reasons: [] }),
+      budgetLimited: true,
+    };
+    let t = start(orderWorkflow, "o2", placed, [], T0);
+    for (const r of [
+      limited,
+      ev("inventory.reserved", { orderId: "o2", reservationId: "o2", items: [] }),
+      ev("shipping.quoted", { orderId: "o2", carrier: "UPS", costCents: 1, etaDays: 1 }),
+    ]) {
+      t = addResult(orderWorkflow, t.state, r, T0);
+    }
+    expect(t.state.status).toBe("awaiting_approval");
+    expect(t.emits[0]).toMatchObject({ type: "order.review_requested" });
+    expect(t.state.verdict?.reasons[0]).toContain("budget");
+  });
+});
