@@ -10,6 +10,8 @@ const SettingsSchema = z.object({
   WEBHOOK_TOLERANCE_SECONDS: seconds(300),
   RETRY_BASE_DELAY_SECONDS: seconds(2),
   RETRY_MAX_DELAY_SECONDS: seconds(300),
+  MAX_HOPS: z.coerce.number().int().min(1).default(8),
+  MAX_EVENTS_PER_CORRELATION: z.coerce.number().int().min(1).default(1000),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

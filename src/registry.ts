@@ -73,3 +73,33 @@ export function defineRegistry(spec: {
     coordinates: (type) => coordinated.has(type),
   };
 }
+
+/**
+ * Cycles in the agents' subscription graph (A → B when A may emit a type B hears): each a list of
+ * agent names, first repeated last. Workflows are left out: they emit once per instance, so a loop
+ * through one ends there.
+ */
+export function subscriptionCycles(agents: readonly Agent[]): string[][] {
+  const hears = (b: Agent, type: string, from: Agent) =>
+    b.subscribes.some((p) => (b === from ? p === type : matchesPattern(p, type)));
+  const next = new Map(
+    agents.map((a) => [a.name, agents.filter((b) => a.emits.some((t) => hears(b, t, a))).map((b) => b.name)]),
+  );
+  const cycles: string[][] = [];
+  const seen = new Set<string>();
+  const walk = (name: string, path: string[]) => {
+    for (const n of next.get(name) ?? []) {
+      const at = path.indexOf(n);
+      if (at >= 0) {
+        const cycle = [...path.slice(at), n];
+        const key = [...cycle.slice(0, -1)].sort().join(",");
+        if (!seen.has(key)) {
+          seen.add(key);
+          cycles.push(cycle);
+        }
+      } else walk(n, [...path, n]);
+    }
+  };
+  for (const a of agents) walk(a.name, [a.name]);
+  return cycles;
+}

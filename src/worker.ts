@@ -3,12 +3,19 @@
 import { routeEvents } from "./bus/route";
 import { createApp } from "./http/app";
 import { log } from "./log";
-import type { Registry } from "./registry";
+import { type Registry, subscriptionCycles } from "./registry";
 import { recordDeadLetterBatch } from "./runtime/dead-letter";
 import { runTasks } from "./runtime/run";
 
 export function createWorker(registry: Registry) {
   const app = createApp(registry);
+  for (const cycle of subscriptionCycles(registry.agents)) {
+    log("registry.cycle", {
+      status: "warning",
+      agents: cycle,
+      detail: "these agents can trigger each other in a loop",
+    });
+  }
   return {
     fetch: app.fetch,
     async queue(batch, env) {

@@ -1,16 +1,18 @@
 // The events queue consumer: one D1 batch logs the queue batch's events with their routing, one
-// sendBatch fans out a task per (event, subscribed agent), and correlated events reach their coordinator.
+// sendBatch fans out a task per (event, subscribed agent), and events a workflow listens to reach
+// their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
 import { log, logError } from "../log";
-import { backoffSeconds } from "../retry";
 import type { Registry } from "../registry";
+import { backoffSeconds } from "../retry";
 import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "./envelope";
 import { sendAll } from "./publish";
 import { subscribersOf } from "./subscriptions";
 
 export async function routeEvents(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
   const started = Date.now();
+  const config = settings(env);
   const entries = new Map<string, LogEntry>();
   for (const message of batch.messages) {
     const parsed = EventMessageSchema.safeParse(message.body);
@@ -24,43 +26,53 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     const key = eventKey(event);
     if (entries.has(key)) continue; // the same event twice in one batch: log and route it once
     const agents = subscribersOf(registry.agents, event).map((a) => a.name);
-    entries.set(key, { event, receivedAt, agents });
+    entries.set(key, { event, receivedAt, agents, routable: agents.length > 0 || registry.coordinates(event.type) });
   }
 
   // A first delivery routes only what it logged itself; a redelivery routes everything again
   // (tasks are deduplicated by their runs) because its first try may have logged but not routed.
   const reroute = batch.messages.some((m) => m.attempts > 1);
   const attempt = Math.max(...batch.messages.map((m) => m.attempts));
+  const list = [...entries.values()];
   try {
-    const routed = await logEvents(env.DB, [...entries.values()], reroute, Date.now());
-    const toRoute = [...entries.values()].filter((e) => routed.has(eventKey(e.event)));
-    const tasks = toRoute.flatMap(({ event, receivedAt, agents }) =>
-      agents.map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
+    const logged = await logEvents(env.DB, list, reroute, Date.now(), {
+      maxHops: config.MAX_HOPS,
+      maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION,
+    });
+    const routed = list.filter((_, i) => (logged[i]?.inserted || reroute) && !logged[i]?.parked);
+    const tasks = list.flatMap(({ event, receivedAt }, i) =>
+      (logged[i]?.send ?? []).map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
     );
     await Promise.all([
       sendAll(env.TASKS_QUEUE, tasks),
       notifyCoordinators(
         env,
-        toRoute.map((e) => e.event).filter((e) => registry.coordinates(e.type)),
+        routed.map((e) => e.event).filter((e) => registry.coordinates(e.type)),
       ),
     ]);
     const latencyMs = Date.now() - started;
-    for (const { event, agents } of entries.values()) {
+    list.forEach(({ event, agents }, i) => {
+      const l = logged[i];
+      const status = l?.parked ? "parked" : l?.inserted || reroute ? "routed" : "duplicate";
       log("route", {
         eventId: event.id,
         source: event.source,
         type: event.type,
         correlationid: event.correlationid,
-        status: routed.has(eventKey(event)) ? "routed" : "duplicate",
+        hopcount: event.hopcount,
+        status,
+        ...(l?.parked ? { reason: l.parked } : {}),
         agents,
+        held: l?.held ?? [],
         latencyMs,
       });
-    }
+    });
     batch.ackAll();
   } catch (error) {
     logError("route.failed", { events: entries.size, attempt }, error);
-    const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env);
-    batch.retryAll({ delaySeconds: backoffSeconds(attempt, RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS) });
+    batch.retryAll({
+      delaySeconds: backoffSeconds(attempt, config.RETRY_BASE_DELAY_SECONDS, config.RETRY_MAX_DELAY_SECONDS),
+    });
   }
 }
 

@@ -16,10 +16,17 @@ export interface Subscriber {
   filter?: (event: Envelope) => boolean;
 }
 
-/** The subscribers an event goes to. A filter that throws excludes the agent rather than the event. */
+/** The source of every event an agent publishes. */
+export const agentSource = (agent: string) => `/agentwire/agents/${agent}`;
+
+/**
+ * The subscribers an event goes to. An agent never hears its own events through a wildcard, only by
+ * subscribing to the exact type. A filter that throws excludes the agent rather than the event.
+ */
 export function subscribersOf<S extends Subscriber>(subscribers: readonly S[], event: Envelope): S[] {
   return subscribers.filter((s) => {
-    if (!s.subscribes.some((p) => matchesPattern(p, event.type))) return false;
+    const own = event.source === agentSource(s.name);
+    if (!s.subscribes.some((p) => (own ? p === event.type : matchesPattern(p, event.type)))) return false;
     if (!s.filter) return true;
     try {
       return s.filter(event);

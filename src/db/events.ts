@@ -38,22 +38,44 @@ export interface LogEntry {
   event: Envelope;
   receivedAt: number;
   agents: readonly string[];
+  /** Whether anything listens to the event (an agent or a workflow): only such events are parked. */
+  routable: boolean;
 }
 
+export interface Limits {
+  maxHops: number;
+  maxEventsPerCorrelation: number;
+}
+
+export interface Logged {
+  /** This call appended the event (false: it was already in the log). */
+  inserted: boolean;
+  /** Parked instead of routed: over the hop limit, or its correlation is over the event cap. */
+  parked: "hop_limit" | "correlation_cap" | null;
+  /** Agents to send a task to now (a paused agent's delivery is held instead). */
+  send: string[];
+  held: string[];
+}
+
+const DeliveryReturn = z.object({ agent: z.string(), held: z.number() });
+const ParkedReturn = z.object({ reason: z.enum(["hop_limit", "correlation_cap"]) });
+
 /**
- * Appends the events and their deliveries in one transaction and returns the keys of the events to
- * route: those this call logged, or — when `reroute` is set, on a redelivered batch whose first try may
- * have logged without routing — all of them. Deliveries are written only for routed events: the
- * `changes()` guard reads the outcome of the event insert just before it.
+ * Appends the events and their routing in one transaction. Deliveries are written only for events
+ * to route: those this call inserted — the `changes()` guard reads the outcome of the event insert
+ * just before it — or, when `reroute` is set (a redelivered batch whose first try may have logged
+ * without routing), all of them. Events over the hop limit, or whose correlation holds more than the
+ * cap, are parked instead. A delivery to a paused agent is written as held.
  */
 export async function logEvents(
   db: D1Database,
   entries: readonly LogEntry[],
   reroute: boolean,
   now: number,
-): Promise<Set<string>> {
+  limits: Limits,
+): Promise<Logged[]> {
   const statements: D1PreparedStatement[] = [];
-  for (const { event, receivedAt, agents } of entries) {
+  for (const { event, receivedAt, agents, routable } of entries) {
     statements.push(
       db
         .prepare(
@@ -79,20 +101,58 @@ export async function logEvents(
         ),
       db
         .prepare(
-          `INSERT INTO deliveries (event_source, event_id, agent, routed_at)
-           SELECT ?1, ?2, value, ?3 FROM json_each(?4) WHERE changes() = 1 OR ?5 = 1
-           ON CONFLICT DO NOTHING`,
+          `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
+           SELECT ?1, ?2, j.value, ?3, EXISTS (SELECT 1 FROM agent_state s WHERE s.agent = j.value AND s.paused = 1)
+             FROM json_each(?4) j
+            WHERE (changes() = 1 OR ?5 = 1) AND ?6 <= ?7
+              AND (SELECT COUNT(*) FROM events WHERE correlation_id = ?8) <= ?9
+           ON CONFLICT (event_source, event_id, agent) DO UPDATE SET routed_at = deliveries.routed_at
+           RETURNING agent, held`,
         )
-        .bind(event.source, event.id, now, JSON.stringify(agents), reroute ? 1 : 0),
+        .bind(
+          event.source,
+          event.id,
+          now,
+          JSON.stringify(agents),
+          reroute ? 1 : 0,
+          event.hopcount,
+          limits.maxHops,
+          event.correlationid,
+          limits.maxEventsPerCorrelation,
+        ),
+      db
+        .prepare(
+          `INSERT INTO parked_events (event_source, event_id, reason, parked_at)
+           SELECT ?1, ?2, CASE WHEN ?4 > ?5 THEN 'hop_limit' ELSE 'correlation_cap' END, ?3
+            WHERE ?8 = 1
+              AND (?4 > ?5 OR (SELECT COUNT(*) FROM events WHERE correlation_id = ?6) > ?7)
+              AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_source = ?1 AND event_id = ?2)
+           ON CONFLICT (event_source, event_id) DO UPDATE SET reason = parked_events.reason
+           RETURNING reason`,
+        )
+        .bind(
+          event.source,
+          event.id,
+          now,
+          event.hopcount,
+          limits.maxHops,
+          event.correlationid,
+          limits.maxEventsPerCorrelation,
+          routable ? 1 : 0,
+        ),
     );
   }
   const results = await db.batch(statements);
-  const routed = new Set<string>();
-  entries.forEach((entry, i) => {
-    const inserted = (results[i * 2]?.results.length ?? 0) > 0;
-    if (inserted || reroute) routed.add(eventKey(entry.event));
+  return entries.map((_, i) => {
+    const deliveries = z.array(DeliveryReturn).parse(results[i * 3 + 1]?.results ?? []);
+    const parked = z.array(ParkedReturn).parse(results[i * 3 + 2]?.results ?? [])[0]?.reason ?? null;
+    return {
+      inserted: (results[i * 3]?.results.length ?? 0) > 0,
+      parked,
+      send: deliveries.filter((d) => !d.held).map((d) => d.agent),
+      held: deliveries.filter((d) => d.held).map((d) => d.agent),
+    };
   });
-  return routed;
 }
 
 const EventRow = z.object({

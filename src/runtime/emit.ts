@@ -3,6 +3,7 @@
 import { type Catalog, validateData } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import { deterministicId } from "../bus/publish";
+import { agentSource } from "../bus/subscriptions";
 import type { Violation } from "../db/runs";
 import type { Agent, Emit } from "./define";
 
@@ -16,8 +17,6 @@ export class AgentError extends Error {
     this.name = "AgentError";
   }
 }
-
-export const agentSource = (agent: string) => `/agentwire/agents/${agent}`;
 
 export async function emittedEvents(
   catalog: Catalog,
