@@ -17,6 +17,7 @@ export default defineConfig(async () => {
             WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             ADMIN_TOKEN: "test-admin-token",
             RETRY_BASE_DELAY_SECONDS: "0",
+            MAX_EVENTS_PER_CORRELATION: "40",
           },
         },
       }),

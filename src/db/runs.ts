@@ -15,13 +15,14 @@ export interface Claim extends RunKey {
   claim: string;
 }
 
-export type ClaimOutcome = "claimed" | "done" | "busy";
+export type ClaimOutcome = "claimed" | "done" | "busy" | "paused";
 
 const ClaimRow = z.object({ status: z.string(), claim: z.string() });
 
 /**
  * Claims runs in one transaction. A run is claimable when it is new, failed, or running under the same
- * claim (a crashed attempt) or under a claim older than `leaseMs` (a lost worker).
+ * claim (a crashed attempt) or under a claim older than `leaseMs` (a lost worker) — and its agent is
+ * not paused.
  */
 export async function claimRuns(
   db: D1Database,
@@ -30,11 +31,13 @@ export async function claimRuns(
   leaseMs: number,
 ): Promise<ClaimOutcome[]> {
   if (claims.length === 0) return [];
+  const paused = db.prepare("SELECT agent FROM agent_state WHERE paused = 1");
   const statements = claims.flatMap((c) => [
     db
       .prepare(
         `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
-         VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6)
+         SELECT ?1, ?2, ?3, 'running', ?4, ?5, ?6
+          WHERE NOT EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
          ON CONFLICT (event_source, event_id, agent) DO UPDATE SET
            status = 'running', attempt = excluded.attempt, claim = excluded.claim,
            started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL
@@ -46,8 +49,15 @@ export async function claimRuns(
       .prepare("SELECT status, claim FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?")
       .bind(c.source, c.id, c.agent),
   ]);
-  const results = await db.batch(statements);
+  const [pausedRows, ...results] = await db.batch([paused, ...statements]);
+  const pausedAgents = new Set(
+    z
+      .array(z.object({ agent: z.string() }))
+      .parse(pausedRows?.results)
+      .map((r) => r.agent),
+  );
   return claims.map((c, i) => {
+    if (pausedAgents.has(c.agent)) return "paused";
     const row = ClaimRow.parse(results[i * 2 + 1]?.results[0]);
     if (row.status === "running") return row.claim === c.claim ? "claimed" : "busy";
     return "done";

@@ -19,7 +19,7 @@ export function eventsRoutes(registry: Registry) {
   return new Hono<{ Bindings: Env }>()
     .post("/", async (c) => {
       const result = await ingest(c.req.raw, c.env, registry.catalog);
-      if (!result.ok) throw new HttpError(result.status, result.code, result.message, result.issues);
+      if (!result.ok) throw new HttpError(result.status, result.code, result.message, result.issues, result.headers);
       return c.json({ accepted: result.accepted.map(({ id, duplicate }) => ({ id, duplicate })) }, 202);
     })
     .get("/", requireAdmin, async (c) => {

@@ -21,7 +21,7 @@ export type IngestResult = { ok: true; mode: string; accepted: Accepted[] } | Re
 
 export async function ingest(request: Request, env: Env, catalog: Catalog): Promise<IngestResult> {
   const started = Date.now();
-  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS } = settings(env);
+  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS, MAX_HOPS } = settings(env);
   const webhook = {
     id: request.headers.get("webhook-id"),
     timestamp: request.headers.get("webhook-timestamp"),
@@ -53,7 +53,21 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
     const valid = validateData(catalog, event.data.type, event.data.data);
     if (!valid.ok)
       return { ok: false, status: 422, code: valid.code, message: at + valid.message, issues: valid.issues };
-    events.push(normalize(event.data));
+    const normalized = normalize(event.data);
+    if (normalized.hopcount > MAX_HOPS) {
+      const message = `${at}hopcount ${normalized.hopcount} is over the limit of ${MAX_HOPS}`;
+      return { ok: false, status: 422, code: "hop_limit", message };
+    }
+    events.push(normalized);
+  }
+
+  // Per source, so that one noisy sender cannot starve the others.
+  for (const source of new Set(events.map((e) => e.source))) {
+    const { success } = await env.INGEST_RATE_LIMITER.limit({ key: source });
+    if (!success) {
+      const message = `too many events from source "${source}"; retry later`;
+      return { ok: false, status: 429, code: "rate_limited", message, headers: { "retry-after": "60" } };
+    }
   }
 
   // Duplicates are answered, not re-sent: within the request by key, across requests from the log.

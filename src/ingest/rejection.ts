@@ -3,8 +3,9 @@ import type { z } from "zod";
 
 export interface Rejection {
   ok: false;
-  status: 400 | 401 | 413 | 415 | 422 | 503;
+  status: 400 | 401 | 413 | 415 | 422 | 429 | 503;
   code: string;
   message: string;
   issues?: readonly z.core.$ZodIssue[];
+  headers?: Record<string, string>;
 }

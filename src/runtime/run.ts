@@ -5,6 +5,7 @@ import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envel
 import { sendAll } from "../bus/publish";
 import { settings } from "../config";
 import { type Claim, type RunRecord, claimRuns, finishRuns } from "../db/runs";
+import { holdDeliveries } from "../db/recovery";
 import { release, reserve } from "../db/stock";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
@@ -61,13 +62,25 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     });
 
   const claimed: Task[] = [];
+  const paused: Task[] = [];
   tasks.forEach((task, i) => {
     const outcome = claims[i];
     if (outcome === "claimed") return claimed.push(task);
+    if (outcome === "paused") return paused.push(task);
     // "done": a duplicate delivery of a finished run. "busy": another delivery is running it now.
     log("agent.run", { ...logFields(task), status: outcome === "done" ? "duplicate" : "busy" });
     if (outcome === "done") task.message.ack();
     else retry(task);
+  });
+  // A paused agent's deliveries are held in D1 until it resumes (unless it just did: then retry).
+  const held = await holdDeliveries(
+    env.DB,
+    paused.map((t) => t.claim),
+  );
+  paused.forEach((task, i) => {
+    log("agent.run", { ...logFields(task), status: held[i] ? "held" : "resumed" });
+    if (held[i]) task.message.ack();
+    else retry(task, 0);
   });
 
   const deps: TierDeps = { client: modelClient(env), models: tierModels(env), budget: ledgerBudget(env.BUDGET) };

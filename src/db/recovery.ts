@@ -1,0 +1,268 @@
+// Recovery reads and writes: dead letters and their replay, held deliveries of paused agents, agent
+// state, and the log slices that /v1/replay re-delivers.
+import { z } from "zod";
+import { type EventMessage, QueueMessageSchema, type TaskMessage } from "../bus/envelope";
+import { toLoggedEvent } from "./events";
+
+const jsonMessage = z.string().transform((s) => QueueMessageSchema.parse(JSON.parse(s)));
+const DeadLetterRow = z.object({
+  seq: z.number(),
+  kind: z.enum(["event", "task"]),
+  event_source: z.string(),
+  event_id: z.string(),
+  agent: z.string(),
+  attempts: z.number(),
+  error: z.string().nullable(),
+  message: jsonMessage,
+  recorded_at: z.number(),
+  status: z.string(),
+  replays: z.number(),
+  replayed_at: z.number().nullable(),
+});
+
+const toDeadLetter = (row: unknown) => {
+  const r = DeadLetterRow.parse(row);
+  return {
+    id: r.seq,
+    kind: r.kind,
+    status: r.status,
+    agent: r.agent || null,
+    attempts: r.attempts,
+    error: r.error === null ? null : (JSON.parse(r.error) as unknown),
+    event: r.message.event,
+    recordedAt: r.recorded_at,
+    replays: r.replays,
+    replayedAt: r.replayed_at,
+    message: r.message,
+  };
+};
+export type DeadLetterView = ReturnType<typeof toDeadLetter>;
+
+export interface DeadLetterFilter {
+  ids?: number[] | undefined;
+  status?: "dead" | "replayed" | undefined;
+  agent?: string | undefined;
+  correlationid?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  before?: number | undefined;
+  limit: number;
+}
+
+function where(f: DeadLetterFilter): [string, (string | number)[]] {
+  const clauses: [string, (string | number)[]][] = [];
+  if (f.ids) clauses.push([`seq IN (${f.ids.map(() => "?").join(", ") || "NULL"})`, f.ids]);
+  if (f.status) clauses.push(["status = ?", [f.status]]);
+  if (f.agent) clauses.push(["agent = ?", [f.agent]]);
+  if (f.correlationid) clauses.push(["json_extract(message, '$.event.correlationid') = ?", [f.correlationid]]);
+  if (f.from !== undefined) clauses.push(["recorded_at >= ?", [f.from]]);
+  if (f.to !== undefined) clauses.push(["recorded_at < ?", [f.to]]);
+  if (f.before !== undefined) clauses.push(["seq < ?", [f.before]]);
+  const sql = clauses.length ? `WHERE ${clauses.map(([c]) => c).join(" AND ")}` : "";
+  return [sql, clauses.flatMap(([, p]) => p)];
+}
+
+export async function listDeadLetters(db: D1Database, f: DeadLetterFilter): Promise<DeadLetterView[]> {
+  const [clause, params] = where(f);
+  const { results } = await db
+    .prepare(`SELECT * FROM dead_letters ${clause} ORDER BY seq DESC LIMIT ?`)
+    .bind(...params, f.limit)
+    .all();
+  return results.map(toDeadLetter);
+}
+
+/**
+ * Marks matching dead letters replayed and returns their messages, in one transaction; a task's run
+ * goes back from dead_lettered to failed so that the replayed delivery may claim it. Only letters
+ * still `dead` match, so replaying twice replays once.
+ */
+export async function takeForReplay(db: D1Database, f: DeadLetterFilter, now: number): Promise<DeadLetterView[]> {
+  const [clause, params] = where({ ...f, status: "dead" });
+  const [taken] = await db.batch([
+    db
+      .prepare(
+        `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?
+          WHERE seq IN (SELECT seq FROM dead_letters ${clause} ORDER BY seq LIMIT ?) RETURNING *`,
+      )
+      .bind(now, ...params, f.limit),
+    db
+      .prepare(
+        `UPDATE agent_runs SET status = 'failed'
+          WHERE status = 'dead_lettered' AND EXISTS (
+            SELECT 1 FROM dead_letters d WHERE d.status = 'replayed' AND d.replayed_at = ?
+               AND d.event_source = agent_runs.event_source AND d.event_id = agent_runs.event_id AND d.agent = agent_runs.agent)`,
+      )
+      .bind(now),
+  ]);
+  return (taken?.results ?? []).map(toDeadLetter);
+}
+
+/** Puts letters whose replay could not be sent back to `dead`. */
+export async function untake(db: D1Database, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .prepare(
+      `UPDATE dead_letters SET status = 'dead', replays = replays - 1 WHERE seq IN (${ids.map(() => "?").join(", ")})`,
+    )
+    .bind(...ids)
+    .run();
+}
+
+export type ReplayMessage = EventMessage | TaskMessage;
+
+// ---- agents: pause, resume, held deliveries --------------------------------------------------------
+
+export async function setPaused(db: D1Database, agent: string, paused: boolean, by: string, now: number) {
+  await db
+    .prepare(
+      `INSERT INTO agent_state (agent, paused, changed_at, changed_by) VALUES (?, ?, ?, ?)
+       ON CONFLICT (agent) DO UPDATE SET paused = excluded.paused, changed_at = excluded.changed_at, changed_by = excluded.changed_by`,
+    )
+    .bind(agent, paused ? 1 : 0, now, by)
+    .run();
+}
+
+/** Holds deliveries that reached a paused agent; returns those actually held (the agent may have resumed). */
+export async function holdDeliveries(
+  db: D1Database,
+  tasks: readonly { source: string; id: string; agent: string }[],
+): Promise<boolean[]> {
+  if (tasks.length === 0) return [];
+  const results = await db.batch(
+    tasks.map((t) =>
+      db
+        .prepare(
+          `UPDATE deliveries SET held = 1
+            WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3
+              AND EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
+           RETURNING agent`,
+        )
+        .bind(t.source, t.id, t.agent),
+    ),
+  );
+  return results.map((r) => r.results.length > 0);
+}
+
+const HeldRow = z.object({ seq: z.number(), envelope: z.string(), received_at: z.number(), logged_at: z.number() });
+
+/** Releases up to `limit` held deliveries of an agent: returns their events, already marked not held. */
+export async function releaseHeld(db: D1Database, agent: string, limit: number) {
+  const { results } = await db
+    .prepare(
+      `UPDATE deliveries SET held = 0
+        WHERE rowid IN (SELECT rowid FROM deliveries WHERE agent = ? AND held = 1 LIMIT ?)
+        RETURNING event_source, event_id`,
+    )
+    .bind(agent, limit)
+    .all<{ event_source: string; event_id: string }>();
+  if (results.length === 0) return [];
+  const rows = await db.batch(
+    results.map((r) =>
+      db
+        .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE source = ? AND id = ?")
+        .bind(r.event_source, r.event_id),
+    ),
+  );
+  return rows.flatMap((r) => z.array(HeldRow).parse(r.results).map(toLoggedEvent));
+}
+
+const AgentCountRow = z.object({ agent: z.string(), what: z.string(), n: z.number() });
+
+/** Per agent: paused or not, runs by status, held deliveries, dead letters awaiting replay. */
+export async function agentCounts(db: D1Database) {
+  const [state, counts] = await db.batch([
+    db.prepare("SELECT agent, paused, changed_at, changed_by FROM agent_state"),
+    db.prepare(
+      `SELECT agent, 'run:' || status AS what, COUNT(*) AS n FROM agent_runs GROUP BY agent, status
+       UNION ALL SELECT agent, 'held', COUNT(*) FROM deliveries WHERE held = 1 GROUP BY agent
+       UNION ALL SELECT agent, 'dead_letters', COUNT(*) FROM dead_letters WHERE status = 'dead' AND agent != '' GROUP BY agent`,
+    ),
+  ]);
+  const paused = new Map(
+    z
+      .array(
+        z.object({ agent: z.string(), paused: z.number(), changed_at: z.number(), changed_by: z.string().nullable() }),
+      )
+      .parse(state?.results)
+      .map((s) => [s.agent, s]),
+  );
+  const byAgent = new Map<string, Record<string, number>>();
+  for (const c of z.array(AgentCountRow).parse(counts?.results)) {
+    const record = byAgent.get(c.agent) ?? {};
+    record[c.what] = c.n;
+    byAgent.set(c.agent, record);
+  }
+  return { paused, byAgent };
+}
+
+// ---- replay from the log -----------------------------------------------------------------------------
+
+export interface LogSlice {
+  type?: string | undefined;
+  correlationid?: string | undefined;
+  from?: number | undefined;
+  to?: number | undefined;
+  afterSeq?: number | undefined;
+  limit: number;
+}
+
+export async function logSlice(db: D1Database, q: LogSlice) {
+  const clauses: [string, string | number | undefined][] = [
+    ["type = ?", q.type],
+    ["correlation_id = ?", q.correlationid],
+    ["logged_at >= ?", q.from],
+    ["logged_at < ?", q.to],
+    ["seq > ?", q.afterSeq],
+  ];
+  const given = clauses.filter((c): c is [string, string | number] => c[1] !== undefined);
+  const { results } = await db
+    .prepare(
+      `SELECT seq, envelope, received_at, logged_at FROM events
+        ${given.length ? `WHERE ${given.map(([c]) => c).join(" AND ")}` : ""} ORDER BY seq LIMIT ?`,
+    )
+    .bind(...given.map(([, v]) => v), q.limit)
+    .all();
+  return results.map(toLoggedEvent);
+}
+
+/**
+ * Prepares (event, agent) pairs for re-delivery in one transaction: pairs whose run succeeded (or is
+ * running) are skipped; a dead-lettered run goes back to failed; a delivery row is written (held for
+ * a paused agent). Returns, per pair, whether to send it now.
+ */
+export async function prepareRedelivery(
+  db: D1Database,
+  pairs: readonly { source: string; id: string; agent: string }[],
+  now: number,
+): Promise<("send" | "held" | "done")[]> {
+  if (pairs.length === 0) return [];
+  const statements = pairs.flatMap((p) => [
+    db
+      .prepare(
+        `UPDATE agent_runs SET status = 'failed'
+          WHERE event_source = ? AND event_id = ? AND agent = ? AND status = 'dead_lettered'`,
+      )
+      .bind(p.source, p.id, p.agent),
+    db
+      .prepare(
+        `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?4
+          WHERE kind = 'task' AND event_source = ?1 AND event_id = ?2 AND agent = ?3 AND status = 'dead'`,
+      )
+      .bind(p.source, p.id, p.agent, now),
+    db
+      .prepare(
+        `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
+         SELECT ?1, ?2, ?3, ?4, EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
+          WHERE NOT EXISTS (SELECT 1 FROM agent_runs WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3
+                                AND status IN ('succeeded', 'running'))
+         ON CONFLICT (event_source, event_id, agent) DO UPDATE SET held = excluded.held
+         RETURNING held`,
+      )
+      .bind(p.source, p.id, p.agent, now),
+  ]);
+  const results = await db.batch(statements);
+  return pairs.map((_, i) => {
+    const row = z.array(z.object({ held: z.number() })).parse(results[i * 3 + 2]?.results ?? [])[0];
+    return row === undefined ? "done" : row.held ? "held" : "send";
+  });
+}
