@@ -70,6 +70,14 @@ export const CloudEventSchema = z
 
 export type IncomingCloudEvent = z.infer<typeof CloudEventSchema>;
 
+/**
+ * Attribute names of a raw (just parsed) event that break the naming rule. Checked before the schema,
+ * which cannot see every key: zod drops `__proto__` while parsing.
+ */
+export function invalidAttributeNames(raw: object): string[] {
+  return Object.keys(raw).filter((k) => !CONTEXT_ATTRIBUTES.has(k) && !ATTRIBUTE_NAME.test(k));
+}
+
 /** An event as it travels the bus: correlation and hop count always present. */
 export const EnvelopeSchema = CloudEventSchema.and(
   z.object({ correlationid: nonEmpty(256), hopcount: z.number().int().min(0) }),

@@ -34,7 +34,7 @@ const increment = (record: Record<string, number>, key: string, by: number) => {
 };
 
 export async function stats(db: D1Database, since = 0) {
-  const [events, runs, calls] = await db.batch([
+  const [events, runs, calls, deliveries, workflows] = await db.batch([
     db.prepare("SELECT type, COUNT(*) AS n FROM events WHERE logged_at >= ? GROUP BY type").bind(since),
     db
       .prepare(
@@ -51,6 +51,10 @@ export async function stats(db: D1Database, since = 0) {
            FROM model_calls WHERE recorded_at >= ? GROUP BY model, tier`,
       )
       .bind(since),
+    db
+      .prepare("SELECT COUNT(*) AS total, COALESCE(SUM(held), 0) AS held FROM deliveries WHERE routed_at >= ?")
+      .bind(since),
+    db.prepare("SELECT status, COUNT(*) AS n FROM workflows WHERE started_at >= ? GROUP BY status").bind(since),
   ]);
 
   const byType: Record<string, number> = {};
@@ -104,9 +108,15 @@ export async function stats(db: D1Database, since = 0) {
     always += c.always_escalate_micros;
   }
 
+  const d = z.object({ total: n, held: n }).parse(deliveries?.results[0] ?? { total: 0, held: 0 });
+  const workflowsByStatus: Record<string, number> = {};
+  for (const w of z.array(z.object({ status: z.string(), n })).parse(workflows?.results))
+    workflowsByStatus[w.status] = w.n;
   return {
     since,
     events: { total: Object.values(byType).reduce((a, b) => a + b, 0), byType },
+    deliveries: d,
+    workflows: workflowsByStatus,
     runs: { total: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus, byTier },
     escalation: { modelRuns, escalated: escalatedRuns, rate: modelRuns ? escalatedRuns / modelRuns : 0, byAgent },
     models,

@@ -1,7 +1,7 @@
 // Ingest: verify the signature over the raw body, parse and validate every event, then put the new
 // ones on the events queue. All or nothing: a rejected request enqueues nothing and writes nothing.
 import { type Catalog, validateData } from "../bus/catalog";
-import { CloudEventSchema, type Envelope, eventKey, normalize } from "../bus/envelope";
+import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
 import { publish } from "../bus/publish";
 import { settings } from "../config";
 import { findLogged } from "../db/events";
@@ -40,6 +40,11 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
   const events: Envelope[] = [];
   for (const [i, candidate] of parsed.events.entries()) {
     const at = parsed.mode === "batch" ? `event ${i}: ` : "";
+    const badNames = typeof candidate === "object" && candidate ? invalidAttributeNames(candidate) : [];
+    if (badNames.length > 0) {
+      const message = `${at}attribute names must be 1-20 lower-case letters or digits: ${badNames.join(", ")}`;
+      return { ok: false, status: 400, code: "not_a_cloudevent", message };
+    }
     const event = CloudEventSchema.safeParse(candidate);
     if (!event.success) {
       return {
