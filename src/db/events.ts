@@ -170,7 +170,7 @@ export type LoggedEvent = ReturnType<typeof toLoggedEvent>;
 
 const EVENT_COLUMNS = "seq, envelope, received_at, logged_at";
 
-const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number() });
+const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number(), held: z.number() });
 
 /** One event with where it was routed and what each agent made of it. */
 export async function getEvent(db: D1Database, id: string, source?: string) {
@@ -185,7 +185,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
   const key = [logged.event.source, logged.event.id];
   const [deliveries, runs] = await db.batch([
     db
-      .prepare("SELECT agent, routed_at FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
+      .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
       .bind(...key),
     db
       .prepare(
@@ -198,7 +198,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
     deliveries: z
       .array(DeliveryRow)
       .parse(deliveries?.results)
-      .map((d) => ({ agent: d.agent, routedAt: d.routed_at })),
+      .map((d) => ({ agent: d.agent, routedAt: d.routed_at, held: d.held === 1 })),
     runs: parseRuns(runs?.results),
   };
 }
