@@ -3,7 +3,6 @@
 import { alternatives, type Erased, type ResultEvent, type Verdict, type Vote, type Workflow } from "./define";
 
 export type Status = "running" | "awaiting_approval" | "completed" | "rejected" | "timed_out";
-export const TERMINAL: readonly Status[] = ["completed", "rejected", "timed_out"];
 
 export interface Result extends ResultEvent {
   hopcount: number;

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
 import { parseRuns, RUN_COLUMNS } from "./runs";
+import { where } from "./where";
 
 export interface EventKey {
   source: string;
@@ -212,20 +213,14 @@ export interface EventQuery {
 }
 
 export async function listEvents(db: D1Database, q: EventQuery): Promise<LoggedEvent[]> {
-  // Only the filters given go into the WHERE, so SQLite can use the type or correlation index.
-  const filters: [string, string | number | undefined][] = [
+  const w = where([
     ["type = ?", q.type],
     ["correlation_id = ?", q.correlationid],
     ["seq < ?", q.before],
-  ];
-  const given = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
-  const where = given.map(([clause]) => clause);
-  const params = given.map(([, value]) => value);
-  const sql = `SELECT ${EVENT_COLUMNS} FROM events ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-                ORDER BY seq DESC LIMIT ?`;
+  ]);
   const { results } = await db
-    .prepare(sql)
-    .bind(...params, q.limit)
+    .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${w.sql} ORDER BY seq DESC LIMIT ?`)
+    .bind(...w.params, q.limit)
     .all();
   return results.map(toLoggedEvent);
 }

@@ -1,8 +1,9 @@
 // Recovery reads and writes: dead letters and their replay, held deliveries of paused agents, agent
 // state, and the log slices that /v1/replay re-delivers.
 import { z } from "zod";
-import { type EventMessage, QueueMessageSchema, type TaskMessage } from "../bus/envelope";
+import { QueueMessageSchema } from "../bus/envelope";
 import { toLoggedEvent } from "./events";
+import { where as whereGiven } from "./where";
 
 const jsonMessage = z.string().transform((s) => QueueMessageSchema.parse(JSON.parse(s)));
 const DeadLetterRow = z.object({
@@ -36,7 +37,7 @@ const toDeadLetter = (row: unknown) => {
     message: r.message,
   };
 };
-export type DeadLetterView = ReturnType<typeof toDeadLetter>;
+type DeadLetterView = ReturnType<typeof toDeadLetter>;
 
 export interface DeadLetterFilter {
   ids?: number[] | undefined;
@@ -107,8 +108,6 @@ export async function untake(db: D1Database, ids: readonly number[]): Promise<vo
     .bind(...ids)
     .run();
 }
-
-export type ReplayMessage = EventMessage | TaskMessage;
 
 // ---- agents: pause, resume, held deliveries --------------------------------------------------------
 
@@ -207,20 +206,16 @@ export interface LogSlice {
 }
 
 export async function logSlice(db: D1Database, q: LogSlice) {
-  const clauses: [string, string | number | undefined][] = [
+  const w = whereGiven([
     ["type = ?", q.type],
     ["correlation_id = ?", q.correlationid],
     ["logged_at >= ?", q.from],
     ["logged_at < ?", q.to],
     ["seq > ?", q.afterSeq],
-  ];
-  const given = clauses.filter((c): c is [string, string | number] => c[1] !== undefined);
+  ]);
   const { results } = await db
-    .prepare(
-      `SELECT seq, envelope, received_at, logged_at FROM events
-        ${given.length ? `WHERE ${given.map(([c]) => c).join(" AND ")}` : ""} ORDER BY seq LIMIT ?`,
-    )
-    .bind(...given.map(([, v]) => v), q.limit)
+    .prepare(`SELECT seq, envelope, received_at, logged_at FROM events ${w.sql} ORDER BY seq LIMIT ?`)
+    .bind(...w.params, q.limit)
     .all();
   return results.map(toLoggedEvent);
 }

@@ -157,21 +157,6 @@ export async function finishRuns(db: D1Database, records: readonly RunRecord[]):
   await db.batch(statements);
 }
 
-const ViolationRow = z.object({ agent: z.string(), kind: z.string(), detail: z.string(), recorded_at: z.number() });
-
-export async function violationsOf(db: D1Database, source: string, id: string) {
-  const { results } = await db
-    .prepare(
-      "SELECT agent, kind, detail, recorded_at FROM policy_violations WHERE event_source = ? AND event_id = ? ORDER BY seq",
-    )
-    .bind(source, id)
-    .all();
-  return z
-    .array(ViolationRow)
-    .parse(results)
-    .map((v) => ({ agent: v.agent, kind: v.kind, detail: v.detail, recordedAt: v.recorded_at }));
-}
-
 export const RUN_COLUMNS = [
   "event_source",
   "event_id",

@@ -1,5 +1,6 @@
 // Stock reservations. The whole reservation is one batch (one transaction): a CHECK (available >= 0)
 // or a foreign key failure aborts all of it, so concurrent orders can never oversell.
+import { errorMessage } from "../log";
 import type { ReserveResult, StockItem } from "../runtime/define";
 
 /** Sums repeated SKUs so each is one row of the reservation. */
@@ -36,7 +37,7 @@ export async function reserve(
     ]);
     return { ok: true, reservationId };
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (message.includes("CHECK constraint failed")) {
       return { ok: false, reason: "insufficient_stock", message: "not enough stock for every item" };
     }

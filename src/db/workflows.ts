@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { InstanceState } from "../coordinator/transitions";
 import { toLoggedEvent } from "./events";
 import { parseRuns, RUN_COLUMNS } from "./runs";
+import { where } from "./where";
 
 export interface WorkflowRecord {
   state: InstanceState;
@@ -93,16 +94,14 @@ export async function listWorkflows(
   db: D1Database,
   q: { status?: string | undefined; workflow?: string | undefined; before?: number | undefined; limit: number },
 ): Promise<WorkflowSummary[]> {
-  const filters: [string, string | number | undefined][] = [
+  const w = where([
     ["status = ?", q.status],
     ["workflow = ?", q.workflow],
     ["started_at < ?", q.before],
-  ];
-  const given = filters.filter((f): f is [string, string | number] => f[1] !== undefined);
-  const where = given.length ? `WHERE ${given.map(([c]) => c).join(" AND ")}` : "";
+  ]);
   const { results } = await db
-    .prepare(`SELECT * FROM workflows ${where} ORDER BY started_at DESC LIMIT ?`)
-    .bind(...given.map(([, v]) => v), q.limit)
+    .prepare(`SELECT * FROM workflows ${w.sql} ORDER BY started_at DESC LIMIT ?`)
+    .bind(...w.params, q.limit)
     .all();
   return results.map(toWorkflow);
 }

@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { agentCounts, listDeadLetters, setPaused } from "../db/recovery";
+import { errorMessage } from "../log";
 import type { Registry } from "../registry";
 import { releaseHeldDeliveries, replayDeadLetters, replayLog } from "../runtime/replay";
 import { requireAdmin } from "./auth";
@@ -42,11 +43,7 @@ const LogReplay = z
 const Actor = z.object({ by: z.string().min(1).max(200).default("admin") });
 
 const queueDown = (error: unknown) =>
-  new HttpError(
-    503,
-    "queue_unavailable",
-    `could not enqueue: ${error instanceof Error ? error.message : String(error)}`,
-  );
+  new HttpError(503, "queue_unavailable", `could not enqueue: ${errorMessage(error)}`);
 
 export function deadLetterRoutes() {
   return new Hono<{ Bindings: Env }>()

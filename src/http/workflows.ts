@@ -5,7 +5,7 @@ import type { ApprovalAnswer } from "../coordinator/workflow-coordinator";
 import { getWorkflow, listWorkflows } from "../db/workflows";
 import { requireAdmin } from "./auth";
 import { HttpError } from "./errors";
-import { query } from "./query";
+import { jsonBody, query } from "./query";
 import { causalTree } from "./tree";
 
 const ListQuery = z.object({
@@ -24,17 +24,10 @@ const AnswerBody = z.object({
 export function workflowsRoutes() {
   const answer = (decision: "granted" | "denied") =>
     async function (c: Context<{ Bindings: Env }>) {
-      let raw: unknown;
-      try {
-        raw = await c.req.json();
-      } catch {
-        throw new HttpError(400, "malformed_json", 'send a JSON body: {"by": "...", "reason": "..."}');
-      }
-      const body = AnswerBody.safeParse(raw);
-      if (!body.success) throw new HttpError(400, "invalid_body", "invalid approval body", body.error.issues);
+      const body = await jsonBody(c.req.raw, AnswerBody);
       const id = c.req.param("id") ?? "";
       const stub = c.env.COORDINATOR.get(c.env.COORDINATOR.idFromName(id));
-      const result: ApprovalAnswer = await stub.answer({ ...body.data, decision });
+      const result: ApprovalAnswer = await stub.answer({ ...body, decision });
       if (!result.ok) throw new HttpError(result.code === "not_found" ? 404 : 409, result.code, result.message);
       return c.json({ id, workflow: result.workflow, status: result.status, outcome: result.outcome ?? null });
     };

@@ -52,5 +52,3 @@ export function costMicros(model: ModelId, usage: Usage): number {
     usage.outputTokens * p.output;
   return Math.ceil(Math.round(micros * 1000) / 1000);
 }
-
-export const isModelId = (value: string): value is ModelId => Object.hasOwn(PRICES, value);

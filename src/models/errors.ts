@@ -1,5 +1,6 @@
 // Model API errors, classified in one place into what the queue consumer should do about them.
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from "@anthropic-ai/sdk";
+import { errorMessage } from "../log";
 
 export type ModelFailure =
   /** Rate limited: retry the delivery after the server's retry-after. */
@@ -21,7 +22,7 @@ function retryAfterSeconds(headers: Headers | undefined): number {
 }
 
 export function classifyModelError(error: unknown): ModelFailure {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
     return { action: "backoff", message: `model API unreachable: ${message}` };
   }
