@@ -65,6 +65,29 @@ export function fraudRules(order: Order) {
   return { decision: { risk, score, reasons }, confidence: nearThreshold ? 0.6 : 0.95 } as const;
 }
 
+const RANK = { low: 0, medium: 1, high: 2 } as const;
+type Risk = keyof typeof RANK;
+
+/**
+ * The floor under the model: when the rules score an order high, no model may call it low — it is at
+ * least medium (a person reviews it). When the event reads like instructions to the model, nothing
+ * more permissive than the rules' own risk stands.
+ */
+export function fraudFloor(
+  order: Order,
+  decision: z.output<typeof Assessment>,
+  { injectionSuspected }: { injectionSuspected: boolean },
+) {
+  const rules = fraudRules(order).decision;
+  const floor: Risk = injectionSuspected ? rules.risk : rules.risk === "high" ? "medium" : "low";
+  if (RANK[decision.risk] >= RANK[floor]) return undefined;
+  const reason = injectionSuspected
+    ? `instruction-like event: the model's "${decision.risk}" is below the rules' "${rules.risk}"`
+    : `the rules score this order high (${rules.score}); the model's "${decision.risk}" is below the floor "${floor}"`;
+  const reasons = [...decision.reasons, `rules: ${rules.reasons.join("; ")}`.slice(0, 300)].slice(-10);
+  return { decision: { risk: floor, score: Math.max(decision.score, floor === "high" ? 60 : 30), reasons }, reason };
+}
+
 export default defineAgent({
   name: "fraud-screen",
   description: "Scores an order's fraud risk (low, medium, high) with the reasons.",
@@ -90,6 +113,7 @@ escalation when the order is unusual in a way these instructions do not cover.`,
     escalateWhen: ({ data }) =>
       data.amount >= 5_000 ? `order amount ${data.amount} ${data.currency} is 5000 or more` : undefined,
     local: ({ data }) => fraudRules(data),
+    guard: ({ data }, decision, ctx) => fraudFloor(data, decision, ctx),
   },
   handle: (event, assessment) => [{ type: "fraud.assessed", data: { orderId: event.data.orderId, ...assessment } }],
 });

@@ -48,7 +48,7 @@ const fake = fakeMessagesApi((req) => {
   const risk = amount >= 10_000 ? "high" : amount >= 2_000 ? "medium" : "low";
   const unsure = req.model.includes("haiku") && random() < 0.1;
   return {
-    toolInput: {
+    answer: {
       decision: { risk, score: risk === "high" ? 80 : risk === "medium" ? 40 : 10, reasons: [`soak: ${risk}`] },
       confidence: unsure ? 0.5 : 0.92,
       escalate: false,

@@ -1,8 +1,14 @@
 // `npm start`: development secrets, local D1 migrations, then `wrangler dev` on PORT (default 8787).
-import { applyMigrations, devVars, startDev } from "./lib/dev";
+import { resolveModels } from "../src/models/catalog";
+import { applyMigrations, devVars, startDev, tomlVars } from "./lib/dev";
 
 const port = Number(process.env.PORT ?? 8787);
-devVars();
+const models = resolveModels({ ...tomlVars(), ...devVars() });
+if (!models.ok) {
+  console.error(`agentwire cannot start: ${models.problems.join("\n  ")}`);
+  process.exit(1);
+}
+for (const warning of models.setup.warnings) console.warn(`warning: ${warning}`);
 applyMigrations();
 const server = await startDev({ port, inherit: true });
 console.log(`\nagentwire is listening on ${server.url}`);

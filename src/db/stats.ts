@@ -24,6 +24,8 @@ const CallRow = z.object({
   output_tokens: n,
   cache_read_tokens: n,
   cache_write_tokens: n,
+  cache_write_1h_tokens: n,
+  thinking_tokens: n,
   cost_micros: n,
   always_escalate_micros: n,
   latency_ms: n,
@@ -46,6 +48,7 @@ export async function stats(db: D1Database, since = 0) {
       .prepare(
         `SELECT model, tier, COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens,
                 SUM(cache_read_tokens) AS cache_read_tokens, SUM(cache_write_tokens) AS cache_write_tokens,
+                SUM(cache_write_1h_tokens) AS cache_write_1h_tokens, SUM(thinking_tokens) AS thinking_tokens,
                 SUM(cost_micros) AS cost_micros, SUM(always_escalate_micros) AS always_escalate_micros,
                 SUM(latency_ms) AS latency_ms
            FROM model_calls WHERE recorded_at >= ? GROUP BY model, tier`,
@@ -94,6 +97,8 @@ export async function stats(db: D1Database, since = 0) {
       outputTokens: 0,
       cacheReadTokens: 0,
       cacheWriteTokens: 0,
+      cacheWrite1hTokens: 0,
+      thinkingTokens: 0,
       costMicros: 0,
       totalLatencyMs: 0,
     });
@@ -102,6 +107,8 @@ export async function stats(db: D1Database, since = 0) {
     m.outputTokens = (m.outputTokens ?? 0) + c.output_tokens;
     m.cacheReadTokens = (m.cacheReadTokens ?? 0) + c.cache_read_tokens;
     m.cacheWriteTokens = (m.cacheWriteTokens ?? 0) + c.cache_write_tokens;
+    m.cacheWrite1hTokens = (m.cacheWrite1hTokens ?? 0) + c.cache_write_1h_tokens;
+    m.thinkingTokens = (m.thinkingTokens ?? 0) + c.thinking_tokens;
     m.costMicros = (m.costMicros ?? 0) + c.cost_micros;
     m.totalLatencyMs = (m.totalLatencyMs ?? 0) + c.latency_ms;
     actual += c.cost_micros;

@@ -1,10 +1,12 @@
-// One model call: forced tool use with the agent's output schema (from zod), the system prompt
-// cached when long, and the event given as clearly delimited untrusted data.
+// One model call with a structured answer: the agent's zod schema becomes `output_config.format`
+// (the SDK's zodOutputFormat), the system prompt is cached when long, the event goes in as delimited
+// untrusted data. Never sent: tool_choice, temperature, top_p, top_k or an assistant prefill — the
+// 5.5 models refuse them. The answer is read from the text blocks by type (thinking may come first).
 import type Anthropic from "@anthropic-ai/sdk";
-import { z } from "zod";
-import type { ModelId, Usage } from "./catalog";
-
-export const TOOL_NAME = "record_decision";
+import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
+import type { z } from "zod";
+import { type Effort, type ModelId, modelInfo } from "./catalog";
+import type { Usage } from "./prices";
 
 /** Roughly 1,024 tokens: the smallest prefix worth marking for the prompt cache. */
 const CACHE_MIN_CHARS = 4_000;
@@ -12,29 +14,53 @@ const CACHE_MIN_CHARS = 4_000;
 export interface CallInput {
   model: ModelId;
   system: string;
-  /** The tool's input schema: what the model must answer with. */
+  /** The answer's schema: the model must reply with JSON of this shape. */
   schema: z.ZodType;
   user: string;
   maxTokens: number;
+  /** Sent only to models that accept it. */
+  effort?: Effort;
 }
 
 export interface CallResult {
-  input: unknown;
+  /** The answer's JSON, parsed but not yet validated; undefined when the text is not JSON. */
+  output: unknown;
   stopReason: string | null;
   usage: Usage;
   latencyMs: number;
 }
 
-export function toolSchema(schema: z.ZodType): { type: "object"; [k: string]: unknown } {
-  const { $schema: _drop, ...json } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
-    string,
-    unknown
-  >;
-  return { ...json, type: "object" };
+const formats = new WeakMap<z.ZodType, { type: "json_schema"; schema: Record<string, unknown> }>();
+
+/** The JSON schema sent as `output_config.format`, built once per answer schema. */
+export function outputFormat(schema: z.ZodType): { type: "json_schema"; schema: Record<string, unknown> } {
+  let format = formats.get(schema);
+  if (!format) {
+    format = { type: "json_schema", schema: zodOutputFormat(schema).schema };
+    formats.set(schema, format);
+  }
+  return format;
+}
+
+/** Every usage field the API returns, with cache writes split by TTL where it says. */
+export function readUsage(u: Anthropic.Messages.Usage): Usage {
+  const writes = u.cache_creation_input_tokens ?? 0;
+  const split = u.cache_creation;
+  const write1h = split?.ephemeral_1h_input_tokens ?? 0;
+  return {
+    inputTokens: u.input_tokens,
+    outputTokens: u.output_tokens,
+    cacheReadTokens: u.cache_read_input_tokens ?? 0,
+    cacheWrite1hTokens: write1h,
+    // Without the split, every write is priced as the default 5-minute TTL.
+    cacheWrite5mTokens: split ? (split.ephemeral_5m_input_tokens ?? 0) : writes,
+    thinkingTokens: u.output_tokens_details?.thinking_tokens ?? 0,
+  };
 }
 
 export async function callModel(client: Anthropic, input: CallInput): Promise<CallResult> {
   const started = Date.now();
+  const effort = input.effort && modelInfo(input.model).effort ? { effort: input.effort } : {};
   const message = await client.messages.create({
     model: input.model,
     max_tokens: input.maxTokens,
@@ -45,26 +71,18 @@ export async function callModel(client: Anthropic, input: CallInput): Promise<Ca
         ...(input.system.length >= CACHE_MIN_CHARS ? { cache_control: { type: "ephemeral" as const } } : {}),
       },
     ],
-    tools: [
-      {
-        name: TOOL_NAME,
-        description: "Record your decision about the event. Always answer by calling this tool exactly once.",
-        input_schema: toolSchema(input.schema),
-      },
-    ],
-    tool_choice: { type: "tool", name: TOOL_NAME, disable_parallel_tool_use: true },
+    output_config: { format: outputFormat(input.schema), ...effort },
     messages: [{ role: "user", content: input.user }],
   });
-  const tool = message.content.find((block) => block.type === "tool_use" && block.name === TOOL_NAME);
-  return {
-    input: tool && tool.type === "tool_use" ? tool.input : undefined,
-    stopReason: message.stop_reason,
-    usage: {
-      inputTokens: message.usage.input_tokens,
-      outputTokens: message.usage.output_tokens,
-      cacheReadTokens: message.usage.cache_read_input_tokens ?? 0,
-      cacheWriteTokens: message.usage.cache_creation_input_tokens ?? 0,
-    },
-    latencyMs: Date.now() - started,
-  };
+  const text = message.content
+    .filter((block) => block.type === "text")
+    .map((block) => block.text)
+    .join("");
+  let output: unknown;
+  try {
+    output = text ? JSON.parse(text) : undefined;
+  } catch {
+    output = undefined;
+  }
+  return { output, stopReason: message.stop_reason, usage: readUsage(message.usage), latencyMs: Date.now() - started };
 }

@@ -12,13 +12,17 @@ export type ModelFailure =
 
 const SPEND_LIMIT = /spend|billing|credit balance|quota|usage limit/i;
 
+/** The longest delay a queue retry may ask for (Queues' `delaySeconds` maximum: 12 hours). */
+export const MAX_RETRY_DELAY_SECONDS = 43_200;
+
 function retryAfterSeconds(headers: Headers | undefined): number {
   const value = headers?.get("retry-after");
   if (!value) return 30;
+  const bounded = (s: number) => Math.min(MAX_RETRY_DELAY_SECONDS, Math.max(1, Math.ceil(s)));
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
+  if (Number.isFinite(seconds)) return bounded(seconds);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? 30 : Math.max(1, Math.ceil((date - Date.now()) / 1000));
+  return Number.isNaN(date) ? 30 : bounded((date - Date.now()) / 1000);
 }
 
 export function classifyModelError(error: unknown): ModelFailure {

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import type { Catalog, DataOf } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
+import type { Effort, Tier } from "../models/catalog";
 
 export interface StockItem {
   sku: string;
@@ -44,6 +45,12 @@ export interface LocalAnswer<D> {
   rationale?: string;
 }
 
+/** What a guard answers when a model's decision goes below the agent's floor. */
+export interface Guarded<D> {
+  decision: D;
+  reason: string;
+}
+
 /** How a model-backed agent decides: the triage tier first, the escalation tier only when needed. */
 export interface ModelSpec<Ev, O extends z.ZodType> {
   /** The agent's system prompt (after a fixed preamble about untrusted event data). */
@@ -56,8 +63,21 @@ export interface ModelSpec<Ev, O extends z.ZodType> {
   escalateWhen?: (event: Ev) => string | undefined;
   /** The deterministic local model: answers when no ANTHROPIC_API_KEY is set. */
   local: (event: Ev) => LocalAnswer<z.input<O>>;
-  /** Output token cap per call. Default 1024. */
+  /**
+   * A floor the model cannot lower. Given a model's decision, returns a stricter one with the reason,
+   * or undefined when the decision respects the agent's rules. A triage decision it objects to is
+   * escalated; an escalation decision it objects to is replaced (and recorded as a policy violation).
+   * `injectionSuspected`: the event reads like instructions to the model — the floor should then be
+   * the rules' own decision, so that suspected injection never yields anything more permissive.
+   */
+  guard?: (event: Ev, decision: z.output<O>, ctx: { injectionSuspected: boolean }) => Guarded<z.input<O>> | undefined;
+  /** Output token cap per call, thinking included. Default 1024 for triage, 4096 for escalation. */
   maxTokens?: number;
+  /**
+   * `output_config.effort` per tier, sent to models that accept it. Default: low for triage,
+   * medium for escalation.
+   */
+  effort?: Partial<Record<Tier, Effort>>;
 }
 
 /** The erased form the runtime works with. */

@@ -3,26 +3,41 @@
 // and only while the budget allows. Without an API key the agent's own rules (the local model) answer.
 import { z } from "zod";
 import type { Envelope } from "../bus/envelope";
-import { callModel, type CallResult } from "../models/call";
-import { type Anthropic } from "../models/client";
-import { costMicros, type ModelId, NO_USAGE, type Tier, type Usage } from "../models/catalog";
-import { classifyModelError, type ModelFailure } from "../models/errors";
-import { eventMessage, suspectedInjection, systemPrompt } from "../models/prompt";
 import type { Violation } from "../db/runs";
+import { callModel, type CallResult } from "../models/call";
+import {
+  DEFAULT_EFFORT,
+  ModelConfigError,
+  type ModelId,
+  modelInfo,
+  type ModelSetup,
+  type Tier,
+} from "../models/catalog";
+import { type Anthropic } from "../models/client";
+import { classifyModelError, type ModelFailure } from "../models/errors";
+import { NO_USAGE, type Usage } from "../models/prices";
+import { eventMessage, suspectedInjection, systemPrompt } from "../models/prompt";
 import type { Agent, ModelSpec } from "./define";
 
 export interface TierCall {
   tier: Tier | "local";
-  model: ModelId | "local";
+  model: ModelId; // or "local"
   usage: Usage;
   costMicros: number;
+  /** The same usage at the escalation model's prices: the always-escalate counterfactual. */
+  escalationPriceMicros: number;
   latencyMs: number;
   outcome: "ok" | "invalid_output" | "refusal" | "max_tokens" | "error";
   confidence?: number;
 }
 
 export type EscalationReason =
-  "rule" | "low_confidence" | "asked" | "invalid_output" | "refusal" | "max_tokens" | "suspected_injection";
+  "rule" | "guard" | "low_confidence" | "asked" | "invalid_output" | "refusal" | "max_tokens" | "suspected_injection";
+
+export interface Escalation {
+  reason: EscalationReason;
+  detail: string;
+}
 
 export interface ModelDecision {
   decision: unknown;
@@ -30,12 +45,14 @@ export interface ModelDecision {
   rationale: string;
   /** The tier whose decision stands. */
   tier: Tier | "local";
-  model: ModelId | "local";
+  model: ModelId; // or "local"
   calls: TierCall[];
   escalated: boolean;
-  escalation?: { reason: EscalationReason; detail: string };
+  escalation?: Escalation;
   /** Escalation was needed but the budget did not allow it: triage's (or the rules') decision stands. */
   budgetLimited: boolean;
+  /** The agent's guard replaced the model's decision with a stricter one: why. */
+  overruled?: string;
   violations: Violation[];
 }
 
@@ -50,8 +67,10 @@ export interface BudgetPort {
 }
 
 export interface TierDeps {
+  /** null: no API key, the agent's rules answer. */
   client: Anthropic | null;
-  models: Record<Tier, ModelId>;
+  /** The models and prices in force; throws ModelConfigError when the configuration is unusable. */
+  setup: () => ModelSetup;
   budget: BudgetPort;
 }
 
@@ -67,7 +86,8 @@ export class ModelRunError extends Error {
 }
 
 const DEFAULT_THRESHOLD = 0.75;
-const DEFAULT_MAX_TOKENS = 1024;
+/** Output token caps per tier: escalation models may think first, and thinking counts as output. */
+const DEFAULT_MAX_TOKENS: Record<Tier, number> = { triage: 1024, escalation: 4096 };
 
 function answerSchema(output: z.ZodType) {
   return z.object({
@@ -77,15 +97,31 @@ function answerSchema(output: z.ZodType) {
     rationale: z.string().max(4000),
   });
 }
+type Answer = z.output<ReturnType<typeof answerSchema>>;
 
-/** Worst-case cost of a call: the prompt (~4 characters a token, plus margin) and a full max_tokens answer. */
-function worstCaseMicros(model: ModelId, promptChars: number, maxTokens: number): number {
-  return costMicros(model, {
-    ...NO_USAGE,
-    inputTokens: Math.ceil((promptChars / 4) * 1.2) + 500,
-    outputTokens: maxTokens,
-  });
+/** Worst-case cost of a call: the prompt in the model's tokens (plus margin) and a full max_tokens answer. */
+function worstCaseMicros(setup: ModelSetup, model: ModelId, promptChars: number, maxTokens: number): number {
+  const inputTokens = Math.ceil((promptChars / modelInfo(model).charsPerToken) * 1.2) + 500;
+  return setup.prices.costMicros(model, { ...NO_USAGE, inputTokens, outputTokens: maxTokens });
 }
+
+/** Why triage's answer (or its absence) goes to the escalation tier; undefined: it stands. Pure. */
+export function escalationAfterTriage(
+  triage: { answer: Answer } | { problem: "refusal" | "max_tokens" | "invalid_output" },
+  threshold: number,
+  injectionSuspected: boolean,
+): Escalation | undefined {
+  if ("problem" in triage) return { reason: triage.problem, detail: `triage ${triage.problem.replace("_", " ")}` };
+  const { answer } = triage;
+  if (answer.escalate) return { reason: "asked", detail: `triage asked: ${answer.rationale.slice(0, 200)}` };
+  if (answer.confidence < threshold) {
+    return { reason: "low_confidence", detail: `confidence ${answer.confidence} < ${threshold}` };
+  }
+  if (injectionSuspected) return { reason: "suspected_injection", detail: "the event tries to instruct the model" };
+  return undefined;
+}
+
+type Asked = { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" } | { cost: number; answer: Answer };
 
 export async function decideWithModel(agent: Agent, event: Envelope, deps: TierDeps): Promise<ModelDecision> {
   const spec = agent.model as ModelSpec<Envelope, z.ZodType>;
@@ -95,55 +131,74 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
   if (injected.length > 0) {
     violations.push({ kind: "prompt_injection_suspected", detail: `instruction-like text in ${injected.join(", ")}` });
   }
-
+  const calls: TierCall[] = [];
+  // The agent's floor under the model: its objection (validated like any decision), if any.
+  const guard = (answer: Answer): { decision: unknown; reason: string } | undefined => {
+    const objection = spec.guard?.(event, answer.decision, { injectionSuspected: injected.length > 0 });
+    return objection ? { decision: spec.output.parse(objection.decision), reason: objection.reason } : undefined;
+  };
+  const floored = <T extends Answer>(answer: T): T & { overruled?: string } => {
+    const objection = guard(answer);
+    if (!objection) return answer;
+    violations.push({ kind: "model_overruled", detail: objection.reason });
+    return { ...answer, decision: objection.decision, overruled: objection.reason };
+  };
   const local = (): ModelDecision => {
     const started = Date.now();
     const answer = Answer.parse({ escalate: false, rationale: "the agent's rules", ...spec.local(event) });
-    const call: TierCall = {
+    calls.push({
       tier: "local",
       model: "local",
       usage: NO_USAGE,
       costMicros: 0,
+      escalationPriceMicros: 0,
       latencyMs: Date.now() - started,
       outcome: "ok",
-    };
-    return {
-      ...answer,
-      tier: "local",
-      model: "local",
-      calls: [call],
-      escalated: false,
-      budgetLimited: false,
-      violations,
-    };
+    });
+    return { ...answer, tier: "local", model: "local", calls, escalated: false, budgetLimited: false, violations };
   };
   if (!deps.client) return local();
   const client = deps.client;
+  let setup: ModelSetup;
+  try {
+    setup = deps.setup();
+  } catch (error) {
+    if (error instanceof ModelConfigError)
+      throw new ModelRunError({ action: "dead_letter", message: error.message }, []);
+    throw error;
+  }
 
   const system = systemPrompt({ name: agent.name, description: agent.description, instructions: spec.instructions });
   const user = eventMessage(event);
-  const maxTokens = spec.maxTokens ?? DEFAULT_MAX_TOKENS;
-  const calls: TierCall[] = [];
+  const maxTokens = (tier: Tier) => spec.maxTokens ?? DEFAULT_MAX_TOKENS[tier];
 
-  type Asked =
-    | { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" }
-    | { cost: number; answer: z.output<typeof Answer> };
   const ask = async (tier: Tier): Promise<Asked> => {
-    const model = deps.models[tier];
+    const model = setup.tiers[tier];
+    const effort = spec.effort?.[tier] ?? DEFAULT_EFFORT[tier];
     let result: CallResult;
+    const at = new Date();
     try {
-      result = await callModel(client, { model, system, schema: Answer, user, maxTokens });
+      result = await callModel(client, { model, system, schema: Answer, user, maxTokens: maxTokens(tier), effort });
     } catch (error) {
-      calls.push({ tier, model, usage: NO_USAGE, costMicros: 0, latencyMs: 0, outcome: "error" });
+      calls.push({
+        tier,
+        model,
+        usage: NO_USAGE,
+        costMicros: 0,
+        escalationPriceMicros: 0,
+        latencyMs: Date.now() - at.getTime(),
+        outcome: "error",
+      });
       throw new ModelRunError(classifyModelError(error), calls);
     }
-    const cost = costMicros(model, result.usage);
+    const cost = setup.prices.costMicros(model, result.usage, at);
     const record = (outcome: TierCall["outcome"], confidence?: number) =>
       calls.push({
         tier,
         model,
         usage: result.usage,
         costMicros: cost,
+        escalationPriceMicros: setup.prices.costMicros(setup.tiers.escalation, result.usage, at),
         latencyMs: result.latencyMs,
         outcome,
         ...(confidence === undefined ? {} : { confidence }),
@@ -152,15 +207,16 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
       record(result.stopReason);
       return { cost, problem: result.stopReason };
     }
-    const extra = Object.keys(typeof result.input === "object" && result.input ? result.input : {}).filter(
+    const extra = Object.keys(typeof result.output === "object" && result.output ? result.output : {}).filter(
       (k) => !(k in Answer.shape),
     );
-    if (extra.length > 0)
+    if (extra.length > 0) {
       violations.push({
         kind: "undeclared_output",
         detail: `${tier} returned fields outside the schema: ${extra.join(", ")}`,
       });
-    const parsed = Answer.safeParse(result.input);
+    }
+    const parsed = Answer.safeParse(result.output);
     if (!parsed.success) {
       record("invalid_output");
       return { cost, problem: "invalid_output" };
@@ -171,48 +227,32 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
 
   // 1. Triage, unless a rule already says the expensive tier must decide.
   const rule = spec.escalateWhen?.(event);
-  let escalation: ModelDecision["escalation"];
-  let triage: z.output<typeof Answer> | undefined;
-  if (rule) {
-    escalation = { reason: "rule", detail: rule };
-  } else {
+  let escalation: Escalation | undefined = rule ? { reason: "rule", detail: rule } : undefined;
+  let triage: Answer | undefined;
+  if (!rule) {
     const t = await ask("triage");
     await deps.budget.charge(event.correlationid, t.cost);
-    const threshold = spec.confidenceThreshold ?? DEFAULT_THRESHOLD;
-    if ("problem" in t) escalation = { reason: t.problem, detail: `triage ${t.problem.replace("_", " ")}` };
-    else {
-      triage = t.answer;
-      if (t.answer.escalate)
-        escalation = { reason: "asked", detail: `triage asked: ${t.answer.rationale.slice(0, 200)}` };
-      else if (t.answer.confidence < threshold) {
-        escalation = { reason: "low_confidence", detail: `confidence ${t.answer.confidence} < ${threshold}` };
-      } else if (injected.length > 0) {
-        escalation = { reason: "suspected_injection", detail: "the event tries to instruct the model" };
-      }
-    }
+    if ("answer" in t) triage = t.answer;
+    escalation = escalationAfterTriage(t, spec.confidenceThreshold ?? DEFAULT_THRESHOLD, injected.length > 0);
+    const objection = triage && !escalation ? guard(triage) : undefined;
+    if (objection) escalation = { reason: "guard", detail: objection.reason };
     if (!escalation && triage) {
-      return {
-        ...triage,
-        tier: "triage",
-        model: deps.models.triage,
-        calls,
-        escalated: false,
-        budgetLimited: false,
-        violations,
-      };
+      const base = { calls, escalated: false, budgetLimited: false, violations };
+      return { ...triage, ...base, tier: "triage", model: setup.tiers.triage };
     }
   }
 
   // 2. Escalation, if the ledger allows it. Otherwise nothing is dropped: triage's decision (or, if
   //    triage gave none, the agent's rules) stands, flagged budget_limited.
-  const estimate = worstCaseMicros(deps.models.escalation, system.length + user.length, maxTokens);
+  const promptChars = system.length + user.length;
+  const estimate = worstCaseMicros(setup, setup.tiers.escalation, promptChars, maxTokens("escalation"));
   const reservation = await deps.budget.reserve(event.correlationid, estimate);
   if (!reservation.ok) {
     violations.push({
       kind: "budget_limited",
       detail: `${escalation?.reason ?? "escalation"} not escalated: ${reservation.reason}`,
     });
-    const fallback = triage ? { ...triage, tier: "triage" as const, model: deps.models.triage } : local();
+    const fallback = triage ? floored({ ...triage, tier: "triage" as const, model: setup.tiers.triage }) : local();
     return {
       ...fallback,
       calls,
@@ -237,9 +277,7 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
     );
   }
   return {
-    ...e.answer,
-    tier: "escalation",
-    model: deps.models.escalation,
+    ...floored({ ...e.answer, tier: "escalation" as const, model: setup.tiers.escalation }),
     calls,
     escalated: true,
     ...(escalation ? { escalation } : {}),
@@ -250,7 +288,7 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
 
 /** What a run's model use is recorded as: per-tier calls, the outcome, and the counterfactual. */
 export interface ModelAccounting {
-  model: ModelId | "local" | null;
+  model: ModelId | null; // or "local"
   tier: Tier | "local" | null;
   calls: (TierCall & { alwaysEscalateMicros: number })[];
   escalated: boolean;
@@ -265,19 +303,12 @@ export interface ModelAccounting {
  * call that decided on its own at the escalation model's prices, a triage call that was escalated
  * past as nothing (always-escalate would not have made it).
  */
-export function accounting(
-  d: Pick<ModelDecision, "calls"> & Partial<Omit<ModelDecision, "calls">>,
-  escalationModel: ModelId,
-): ModelAccounting {
+export function accounting(d: Pick<ModelDecision, "calls"> & Partial<Omit<ModelDecision, "calls">>): ModelAccounting {
   const escalatedPast = d.calls.some((c) => c.tier === "escalation");
   const calls = d.calls.map((c) => ({
     ...c,
     alwaysEscalateMicros:
-      c.tier === "escalation"
-        ? c.costMicros
-        : c.tier === "triage" && !escalatedPast
-          ? costMicros(escalationModel, c.usage)
-          : 0,
+      c.tier === "escalation" ? c.costMicros : c.tier === "triage" && !escalatedPast ? c.escalationPriceMicros : 0,
   }));
   return {
     model: d.model ?? null,

@@ -33,6 +33,13 @@ describe("wrangler dev end to end", () => {
     expect(byType["fraud.assessed"]).toMatchObject({ risk: "medium", score: 30 });
     expect(byType["shipping.quoted"]).toMatchObject({ carrier: "DHL", costCents: 1499 + 2 * 120, etaDays: 5 });
     expect(byType["inventory.reserved"]).toMatchObject({ items: [{ sku: "SKU-3", qty: 2 }] });
+
+    // Hermetic: whatever the developer's .dev.vars holds (CI plants an API key and a base URL to
+    // nowhere), the server under test has no key, so the local model decided.
+    const stats = await adminGet<{ runs: { byTier: Record<string, number> }; models: object }>(target, "/v1/stats");
+    expect(stats.body.runs.byTier).toMatchObject({ local: expect.any(Number) });
+    expect(Object.keys(stats.body.runs.byTier)).not.toContain("triage");
+    expect(Object.keys(stats.body.models)).toEqual(["local"]);
   });
 
   it("answers a repeat as a duplicate and refuses an unsigned request", async () => {
