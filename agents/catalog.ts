@@ -1,6 +1,8 @@
-// The event catalog: every event type agentwire accepts or publishes, with the schema of its data.
+// The event catalog: every event type agentwire accepts or publishes, who may publish it, and the
+// schema of its data. `external`: business systems may send it by webhook. `internal`: only the agents
+// or workflows that declare it in `emits` may publish it, so a signed webhook cannot forge a result.
 import { z } from "zod";
-import { defineCatalog } from "../src/bus/catalog";
+import { defineCatalog, external, internal } from "../src/bus/catalog";
 
 const orderId = z.string().min(1).max(128);
 const userId = z.string().min(1).max(128);
@@ -15,81 +17,101 @@ const workflowTimedOut = z.object({
 const approvalAnswer = z.object({ workflowId: z.string(), workflow: z.string(), by: z.string(), reason: z.string() });
 
 export const catalog = defineCatalog({
-  "order.placed": z.object({
-    orderId,
-    customerId: z.string().min(1).max(128),
-    amount: z.number().nonnegative().max(1e9),
-    currency: z.string().regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD"),
-    items: z.array(item).min(1).max(100),
-    shippingAddress: z.object({ country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code, e.g. US") }),
-  }),
-  "fraud.assessed": z.object({
-    orderId,
-    risk: z.enum(["low", "medium", "high"]),
-    score: z.number().min(0).max(100),
-    reasons,
-  }),
-  "inventory.reserved": z.object({ orderId, reservationId: z.string().min(1), items: z.array(item).min(1) }),
-  "inventory.unavailable": z.object({
-    orderId,
-    reason: z.enum(["insufficient_stock", "unknown_sku", "cancelled"]),
-    message: z.string().max(500),
-  }),
-  "shipping.quoted": z.object({
-    orderId,
-    carrier: z.string().min(1).max(64),
-    costCents: z.number().int().nonnegative(),
-    etaDays: z.number().int().min(0).max(365),
-  }),
-  "inventory.released": z.object({ orderId, released: z.boolean() }),
+  "order.placed": external(
+    z.object({
+      orderId,
+      customerId: z.string().min(1).max(128),
+      amount: z.number().nonnegative().max(1e9),
+      currency: z.string().regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD"),
+      items: z.array(item).min(1).max(100),
+      shippingAddress: z.object({ country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code, e.g. US") }),
+    }),
+  ),
+  "fraud.assessed": internal(
+    z.object({
+      orderId,
+      risk: z.enum(["low", "medium", "high"]),
+      score: z.number().min(0).max(100),
+      reasons,
+    }),
+  ),
+  "inventory.reserved": internal(z.object({ orderId, reservationId: z.string().min(1), items: z.array(item).min(1) })),
+  "inventory.unavailable": internal(
+    z.object({
+      orderId,
+      reason: z.enum(["insufficient_stock", "unknown_sku", "cancelled"]),
+      message: z.string().max(500),
+    }),
+  ),
+  "shipping.quoted": internal(
+    z.object({
+      orderId,
+      carrier: z.string().min(1).max(64),
+      costCents: z.number().int().nonnegative(),
+      etaDays: z.number().int().min(0).max(365),
+    }),
+  ),
+  "inventory.released": internal(z.object({ orderId, released: z.boolean() })),
 
   // The order workflow's outcomes.
-  "order.confirmed": z.object({
-    orderId,
-    reservationId: z.string(),
-    carrier: z.string(),
-    costCents: z.number().int(),
-    etaDays: z.number().int(),
-    approvedBy: z.string().optional(),
-  }),
-  "order.rejected": z.object({ orderId, reasons }),
-  "order.review_requested": z.object({ orderId, reasons, risk: z.enum(["low", "medium", "high"]).optional() }),
-  "order.timed_out": workflowTimedOut,
+  "order.confirmed": internal(
+    z.object({
+      orderId,
+      reservationId: z.string(),
+      carrier: z.string(),
+      costCents: z.number().int(),
+      etaDays: z.number().int(),
+      approvedBy: z.string().optional(),
+    }),
+  ),
+  "order.rejected": internal(z.object({ orderId, reasons })),
+  "order.review_requested": internal(
+    z.object({ orderId, reasons, risk: z.enum(["low", "medium", "high"]).optional() }),
+  ),
+  "order.timed_out": internal(workflowTimedOut),
 
   // Human approvals, for any workflow.
-  "approval.granted": approvalAnswer,
-  "approval.denied": approvalAnswer,
+  "approval.granted": internal(approvalAnswer),
+  "approval.denied": internal(approvalAnswer),
 
   // The user-screening scenario.
-  "user.created": z.object({
-    userId,
-    email: z.email(),
-    country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code"),
-    signupIp: z.union([z.ipv4(), z.ipv6()]).optional(),
-  }),
-  "security.audited": z.object({ userId, risk: z.enum(["low", "high"]), findings: reasons }),
-  "profile.enriched": z.object({
-    userId,
-    emailDomain: z.string(),
-    disposableEmail: z.boolean(),
-    company: z.string().optional(),
-  }),
-  "user.cleared": z.object({ userId, reasons }),
+  "user.created": external(
+    z.object({
+      userId,
+      email: z.email(),
+      country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code"),
+      signupIp: z.union([z.ipv4(), z.ipv6()]).optional(),
+    }),
+  ),
+  "security.audited": internal(z.object({ userId, risk: z.enum(["low", "high"]), findings: reasons })),
+  "profile.enriched": internal(
+    z.object({
+      userId,
+      emailDomain: z.string(),
+      disposableEmail: z.boolean(),
+      company: z.string().optional(),
+    }),
+  ),
+  "user.cleared": internal(z.object({ userId, reasons })),
 
   // Support tickets (the support-triage agent).
-  "support.ticket.opened": z.object({
-    ticketId: z.string().min(1).max(128),
-    customerId: z.string().min(1).max(128),
-    subject: z.string().min(1).max(500),
-    body: z.string().max(20_000),
-    orderId: orderId.optional(),
-  }),
-  "support.ticket.triaged": z.object({
-    ticketId: z.string(),
-    category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
-    priority: z.enum(["low", "normal", "urgent"]),
-    summary: z.string(),
-    suggestedReply: z.string(),
-  }),
-  "user.flagged": z.object({ userId, reasons }),
+  "support.ticket.opened": external(
+    z.object({
+      ticketId: z.string().min(1).max(128),
+      customerId: z.string().min(1).max(128),
+      subject: z.string().min(1).max(500),
+      body: z.string().max(20_000),
+      orderId: orderId.optional(),
+    }),
+  ),
+  "support.ticket.triaged": internal(
+    z.object({
+      ticketId: z.string(),
+      category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
+      priority: z.enum(["low", "normal", "urgent"]),
+      summary: z.string(),
+      suggestedReply: z.string(),
+    }),
+  ),
+  "user.flagged": internal(z.object({ userId, reasons })),
 });

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { agents, workflows } from "../agents";
 import { catalog } from "../agents/catalog";
-import { type Catalog, defineCatalog } from "../src/bus/catalog";
+import { type Catalog, type CatalogEntry, defineCatalog, external, internal } from "../src/bus/catalog";
 import { all, workflowDefiner } from "../src/coordinator/define";
 import { defineRegistry } from "../src/registry";
 import { agentDefiner } from "../src/runtime/define";
@@ -11,16 +11,17 @@ import { agentDefiner } from "../src/runtime/define";
 const Sim = z.object({ n: z.number().int().min(1).max(8), latencyMs: z.number().int().min(0).max(10_000) });
 const LINKS = [1, 2, 3, 4, 5, 6, 7, 8];
 
-const benchTypes: Record<string, z.ZodType> = {
-  "bench.fanout3": Sim,
-  "bench.fanout8": Sim,
-  "bench.chain3": Sim,
-  "bench.chain8": Sim,
-  "bench.completed": z.object({ mode: z.string() }),
+// The benchmark sends the start events; the agents and workflows publish the rest.
+const benchTypes: Record<string, CatalogEntry> = {
+  "bench.fanout3": external(Sim),
+  "bench.fanout8": external(Sim),
+  "bench.chain3": external(Sim),
+  "bench.chain8": external(Sim),
+  "bench.completed": internal(z.object({ mode: z.string() })),
 };
 for (const k of LINKS) {
-  benchTypes[`bench.done.${k}`] = Sim;
-  benchTypes[`bench.link.${k}`] = Sim;
+  benchTypes[`bench.done.${k}`] = internal(Sim);
+  benchTypes[`bench.link.${k}`] = internal(Sim);
 }
 const benchCatalog: Catalog = defineCatalog({ ...catalog, ...benchTypes });
 const defineAgent = agentDefiner(benchCatalog);

@@ -4,11 +4,11 @@
 import { z } from "zod";
 import { agents, workflows } from "../agents";
 import { catalog } from "../agents/catalog";
-import { defineCatalog } from "../src/bus/catalog";
+import { defineCatalog, external } from "../src/bus/catalog";
 import { defineRegistry } from "../src/registry";
 import { type Agent, agentDefiner } from "../src/runtime/define";
 
-const soakCatalog = defineCatalog({ ...catalog, "soak.poison": z.object({ n: z.number() }) });
+const soakCatalog = defineCatalog({ ...catalog, "soak.poison": external(z.object({ n: z.number() })) });
 
 /** FNV-1a of the text, as a fraction in [0, 1). */
 function fraction(text: string): number {

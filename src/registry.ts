@@ -1,6 +1,7 @@
 // The registry: the catalog plus every agent and workflow, checked once at start-up so a
 // misdeclared one fails loudly on deploy instead of quietly at 3 a.m.
 import type { Catalog } from "./bus/catalog";
+import { checkPublisher, declarations, type PublishCheck } from "./bus/publishers";
 import { matchesPattern } from "./bus/subscriptions";
 import { listensTo, type Workflow } from "./coordinator/define";
 import type { Agent } from "./runtime/define";
@@ -13,7 +14,16 @@ export interface Registry {
   workflow(name: string): Workflow | undefined;
   /** Whether any workflow starts on or joins this event type: only those go to a coordinator. */
   coordinates(type: string): boolean;
+  /** Whether this event's source may publish its type (see src/bus/publishers.ts). */
+  mayPublish: (event: { source: string; type: string }) => PublishCheck;
 }
+
+/** Every type a workflow's coordinator publishes: its outcomes, its timeout and its approvals. */
+export const workflowPublishes = (w: Workflow): string[] => [
+  ...w.emits,
+  ...(w.onTimeout === "timed_out" ? [`${w.name}.timed_out`] : []),
+  ...(w.approval ? ["approval.granted", "approval.denied"] : []),
+];
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
@@ -48,9 +58,7 @@ export function defineRegistry(spec: {
     }
   }
   for (const w of workflows) {
-    const needs = [...listensTo(w), ...w.emits];
-    if (w.onTimeout === "timed_out") needs.push(`${w.name}.timed_out`);
-    if (w.approval) needs.push("approval.granted", "approval.denied");
+    const needs = [...listensTo(w), ...workflowPublishes(w)];
     for (const type of needs) {
       if (!known(type)) problems.push(`workflow "${w.name}" uses "${type}", which is not in the catalog`);
     }
@@ -64,6 +72,10 @@ export function defineRegistry(spec: {
   if (problems.length > 0) throw new Error(`invalid registry:\n- ${problems.join("\n- ")}`);
 
   const coordinated = new Set(workflows.flatMap(listensTo));
+  const declared = declarations(
+    spec.agents,
+    workflows.map((w) => ({ name: w.name, publishes: workflowPublishes(w) })),
+  );
   return {
     catalog: spec.catalog,
     agents: spec.agents,
@@ -71,6 +83,7 @@ export function defineRegistry(spec: {
     agent: (name) => agents.get(name),
     workflow: (name) => flows.get(name),
     coordinates: (type) => coordinated.has(type),
+    mayPublish: (event) => checkPublisher(spec.catalog, declared, event),
   };
 }
 

@@ -30,7 +30,7 @@ describe("Standard Webhooks signatures", () => {
   });
 
   it("verifies the specification's test vector", async () => {
-    expect(await check(VECTOR.signature)).toEqual({ ok: true });
+    expect(await check(VECTOR.signature)).toMatchObject({ ok: true });
   });
 
   it("accepts any one of several signatures (sender-side rotation)", async () => {
@@ -40,13 +40,13 @@ describe("Standard Webhooks signatures", () => {
       VECTOR.timestamp,
       VECTOR.payload,
     );
-    expect(await check(`${other} ${VECTOR.signature}`)).toEqual({ ok: true });
-    expect(await check(`v2,abc ${VECTOR.signature}`)).toEqual({ ok: true });
+    expect(await check(`${other} ${VECTOR.signature}`)).toMatchObject({ ok: true });
+    expect(await check(`v2,abc ${VECTOR.signature}`)).toMatchObject({ ok: true });
   });
 
   it("accepts a signature by any configured secret (receiver-side rotation)", async () => {
     const secrets = `whsec_${btoa("the new secret")} ${VECTOR.secret}`;
-    expect(await check(VECTOR.signature, { secrets })).toEqual({ ok: true });
+    expect(await check(VECTOR.signature, { secrets })).toMatchObject({ ok: true });
   });
 
   it("rejects a tampered body", async () => {
@@ -67,8 +67,8 @@ describe("Standard Webhooks signatures", () => {
       ok: false,
       reason: "webhook-timestamp is in the future",
     });
-    expect(await check(VECTOR.signature, { now: VECTOR.timestamp + 300 })).toEqual({ ok: true });
-    expect(await check(VECTOR.signature, { now: VECTOR.timestamp - 300 })).toEqual({ ok: true });
+    expect(await check(VECTOR.signature, { now: VECTOR.timestamp + 300 })).toMatchObject({ ok: true });
+    expect(await check(VECTOR.signature, { now: VECTOR.timestamp - 300 })).toMatchObject({ ok: true });
   });
 
   it("rejects malformed signature headers", async () => {

@@ -1,7 +1,7 @@
 // The workflow state machine alone: pure functions, no bindings.
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineCatalog } from "../src/bus/catalog";
+import { defineCatalog, external, internal } from "../src/bus/catalog";
 import {
   all,
   any,
@@ -26,17 +26,17 @@ import {
 import orderWorkflow from "../agents/order-workflow";
 
 const catalog = defineCatalog({
-  "job.started": z.object({ n: z.number() }),
-  "a.done": z.object({ ok: z.boolean() }),
-  "a.failed": z.object({ why: z.string() }),
-  "b.done": z.object({ ok: z.boolean() }),
-  "c.done": z.object({ ok: z.boolean() }),
-  "c.needs_review": z.object({ why: z.string() }),
-  "job.finished": z.object({ seen: z.array(z.string()), decision: z.string(), reasons: z.array(z.string()) }),
-  "job.review": z.object({ reasons: z.array(z.string()) }),
-  "job.timed_out": z.object({}),
-  "approval.granted": z.object({}),
-  "approval.denied": z.object({}),
+  "job.started": external(z.object({ n: z.number() })),
+  "a.done": internal(z.object({ ok: z.boolean() })),
+  "a.failed": internal(z.object({ why: z.string() })),
+  "b.done": internal(z.object({ ok: z.boolean() })),
+  "c.done": internal(z.object({ ok: z.boolean() })),
+  "c.needs_review": internal(z.object({ why: z.string() })),
+  "job.finished": internal(z.object({ seen: z.array(z.string()), decision: z.string(), reasons: z.array(z.string()) })),
+  "job.review": internal(z.object({ reasons: z.array(z.string()) })),
+  "job.timed_out": internal(z.object({})),
+  "approval.granted": internal(z.object({})),
+  "approval.denied": internal(z.object({})),
 });
 const defineWorkflow = workflowDefiner(catalog);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { defineCatalog } from "../src/bus/catalog";
+import { defineCatalog, external, internal } from "../src/bus/catalog";
 import { normalize } from "../src/bus/envelope";
 import { type Subscriber, matchesPattern, subscribersOf } from "../src/bus/subscriptions";
 import { defineRegistry } from "../src/registry";
@@ -59,7 +59,7 @@ describe("backoff", () => {
 });
 
 describe("registry", () => {
-  const catalog = defineCatalog({ "a.happened": z.object({}), "b.happened": z.object({}) });
+  const catalog = defineCatalog({ "a.happened": external(z.object({})), "b.happened": internal(z.object({})) });
   const defineAgent = agentDefiner(catalog);
   const ok = defineAgent({ name: "ok", description: "", subscribes: ["a.*"], emits: ["b.happened"], handle: () => [] });
 

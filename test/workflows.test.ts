@@ -11,11 +11,18 @@ const coordinator = (id: string) => env.COORDINATOR.get(env.COORDINATOR.idFromNa
 /** RPC types cannot express `unknown` event data; the state is plain JSON. */
 const instancesOf = (stub: ReturnType<typeof coordinator>) => stub.instances() as unknown as Promise<InstanceState[]>;
 
+/** Each result type from the agent that declares it: the coordinator counts no other publisher. */
+const PUBLISHER: Record<string, string> = {
+  "fraud.assessed": "/agentwire/agents/fraud-screen",
+  "inventory.reserved": "/agentwire/agents/inventory",
+  "shipping.quoted": "/agentwire/agents/shipping-quote",
+};
+
 function result(correlationid: string, type: string, data: unknown): Envelope {
   return normalize({
     specversion: "1.0",
     id: uniqueId(type),
-    source: "/tests",
+    source: PUBLISHER[type] ?? "/tests",
     type,
     data,
     correlationid,

@@ -23,6 +23,8 @@ const CONTEXT_ATTRIBUTES = new Set([
 ]);
 
 const nonEmpty = (max: number) => z.string().min(1).max(max);
+/** In a `u` regex a valid pair is one code point, so only unpaired surrogates match. */
+const LONE_SURROGATE = /\p{Cs}/u;
 const uriReference = z
   .string()
   .min(1)
@@ -52,6 +54,10 @@ export const CloudEventSchema = z
   })
   .superRefine((event, ctx) => {
     for (const [key, value] of Object.entries(event)) {
+      // A lone surrogate (JSON allows "\ud800") is not text: it would not survive UTF-8 in D1 or a URL.
+      if (key !== "data" && typeof value === "string" && LONE_SURROGATE.test(value)) {
+        ctx.addIssue({ code: "custom", path: [key], message: "must be well-formed Unicode (a lone surrogate)" });
+      }
       if (CONTEXT_ATTRIBUTES.has(key)) continue;
       if (!ATTRIBUTE_NAME.test(key)) {
         ctx.addIssue({

@@ -33,10 +33,3 @@ export function publish(queue: Queue, events: readonly Envelope[], receivedAt: n
     events.map((event): EventMessage => ({ kind: "event", event, receivedAt })),
   );
 }
-
-/** A stable event id: the same inputs (cause, agent, type, ordinal) always give the same id. */
-export async function deterministicId(...parts: readonly (string | number)[]): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(parts.join("\u0000")));
-  const hex = [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `evt_${hex}`;
-}

@@ -1,12 +1,16 @@
 // The events queue consumer: one D1 batch logs the queue batch's events with their routing, one
 // sendBatch fans out a task per (event, subscribed agent), and events a workflow listens to reach
 // their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
+// An event whose publisher does not declare its type is neither logged nor routed: it is recorded
+// as a policy violation.
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
+import { recordViolations } from "../db/violations";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "./envelope";
+import { type PublisherViolation, screenPublishers } from "./publishers";
 import { sendAll } from "./publish";
 import { subscribersOf } from "./subscriptions";
 
@@ -14,6 +18,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
   const started = Date.now();
   const config = settings(env);
   const entries = new Map<string, LogEntry>();
+  const refused: PublisherViolation[] = [];
   for (const message of batch.messages) {
     const parsed = EventMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -25,6 +30,9 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     const { event, receivedAt } = parsed.data;
     const key = eventKey(event);
     if (entries.has(key)) continue; // the same event twice in one batch: log and route it once
+    const screened = screenPublishers(registry.mayPublish, [event], "router");
+    refused.push(...screened.refused);
+    if (screened.refused.length > 0) continue;
     const agents = subscribersOf(registry.agents, event).map((a) => a.name);
     entries.set(key, { event, receivedAt, agents, routable: agents.length > 0 || registry.coordinates(event.type) });
   }
@@ -35,10 +43,15 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
   const attempt = Math.max(...batch.messages.map((m) => m.attempts));
   const list = [...entries.values()];
   try {
-    const logged = await logEvents(env.DB, list, reroute, Date.now(), {
-      maxHops: config.MAX_HOPS,
-      maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION,
-    });
+    const [logged] = await Promise.all([
+      list.length === 0
+        ? []
+        : logEvents(env.DB, list, reroute, Date.now(), {
+            maxHops: config.MAX_HOPS,
+            maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION,
+          }),
+      recordViolations(env.DB, refused, Date.now()),
+    ]);
     const routed = list.filter((_, i) => (logged[i]?.inserted || reroute) && !logged[i]?.parked);
     const tasks = list.flatMap(({ event, receivedAt }, i) =>
       (logged[i]?.send ?? []).map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
@@ -67,9 +80,20 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
         latencyMs,
       });
     });
+    for (const v of refused) {
+      log("route", {
+        eventId: v.id,
+        source: v.source,
+        type: v.type,
+        correlationid: v.correlationId,
+        status: "refused",
+        reason: v.kind,
+        detail: v.detail,
+      });
+    }
     batch.ackAll();
   } catch (error) {
-    logError("route.failed", { events: entries.size, attempt }, error);
+    logError("route.failed", { events: entries.size + refused.length, attempt }, error);
     batch.retryAll({
       delaySeconds: backoffSeconds(attempt, config.RETRY_BASE_DELAY_SECONDS, config.RETRY_MAX_DELAY_SECONDS),
     });

@@ -72,7 +72,9 @@ export function start(w: Workflow, id: string, startEvent: Result, prior: readon
 
 export function addResult(w: Workflow, state: InstanceState, result: Result, now: number): Transition {
   if (!slotTypes(w).has(result.type)) return unchanged(state);
-  if (state.results.some((r) => r.id === result.id) || state.late.includes(result.id)) return unchanged(state);
+  // Identity is (source, id): an id alone could be another publisher's. `late` lists ids for display;
+  // the coordinator's `observed` table has already let each (source, id) through once.
+  if (state.results.some((r) => sameEvent(r, result)) || state.late.includes(result.id)) return unchanged(state);
   if (state.status !== "running") {
     return {
       state: { ...state, late: [...state.late, result.id], version: state.version + 1 },
@@ -307,7 +309,12 @@ export function wakeAt(state: InstanceState): number | undefined {
   return undefined;
 }
 
+const sameEvent = (a: ResultEvent, b: ResultEvent) => a.source === b.source && a.id === b.id;
+
 function dedupe(results: readonly Result[]): Result[] {
   const seen = new Set<string>();
-  return results.filter((r) => !seen.has(r.id) && seen.add(r.id));
+  return results.filter((r) => {
+    const key = `${r.source} ${r.id}`;
+    return !seen.has(key) && seen.add(key);
+  });
 }

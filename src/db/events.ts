@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
 import { parseRuns, RUN_COLUMNS } from "./runs";
+import { listViolations } from "./violations";
 import { where } from "./where";
 
 export interface EventKey {
@@ -184,15 +185,18 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
   if (!row) return null;
   const logged = toLoggedEvent(row);
   const key = [logged.event.source, logged.event.id];
-  const [deliveries, runs] = await db.batch([
-    db
-      .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
-      .bind(...key),
-    db
-      .prepare(
-        `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
-      )
-      .bind(...key),
+  const [[deliveries, runs], violations] = await Promise.all([
+    db.batch([
+      db
+        .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
+        .bind(...key),
+      db
+        .prepare(
+          `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
+        )
+        .bind(...key),
+    ]),
+    listViolations(db, { source: logged.event.source, eventId: logged.event.id, limit: 100 }),
   ]);
   return {
     ...logged,
@@ -201,6 +205,8 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
       .parse(deliveries?.results)
       .map((d) => ({ agent: d.agent, routedAt: d.routed_at, held: d.held === 1 })),
     runs: parseRuns(runs?.results),
+    /** What agents tried, while handling this event, that they may not do. */
+    violations,
   };
 }
 

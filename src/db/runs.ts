@@ -81,9 +81,9 @@ export type RunRecord = Claim & {
   finishedAt: number;
   /** Model-backed agents: tiers, tokens, cost. */
   model?: ModelAccounting;
-} & (
-    { status: "succeeded"; output: unknown; violations: readonly Violation[] } | { status: "failed"; error: RunError }
-  );
+  /** Kept whether the run succeeds or fails: a failure must not erase what it tried. */
+  violations: readonly Violation[];
+} & ({ status: "succeeded"; output: unknown } | { status: "failed"; error: RunError });
 
 /** Records the outcome of claimed runs (with model calls and policy violations) in one transaction. */
 export async function finishRuns(db: D1Database, records: readonly RunRecord[]): Promise<void> {
@@ -112,14 +112,14 @@ export async function finishRuns(db: D1Database, records: readonly RunRecord[]):
         r.model ? Number(r.model.budgetLimited) : null,
         r.model?.costMicros ?? null,
       );
-    const violations = r.status === "succeeded" ? r.violations : [];
+    const violations = r.violations;
     const calls = (r.model?.calls ?? []).map((c, ordinal) =>
       db
         .prepare(
           `INSERT INTO model_calls (event_source, event_id, agent, attempt, ordinal, tier, model, input_tokens,
-             output_tokens, cache_read_tokens, cache_write_tokens, cost_micros, always_escalate_micros, latency_ms,
-             outcome, confidence, recorded_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+             output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, thinking_tokens, cost_micros,
+             always_escalate_micros, latency_ms, outcome, confidence, recorded_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         )
         .bind(
           r.source,
@@ -132,7 +132,9 @@ export async function finishRuns(db: D1Database, records: readonly RunRecord[]):
           c.usage.inputTokens,
           c.usage.outputTokens,
           c.usage.cacheReadTokens,
-          c.usage.cacheWriteTokens,
+          c.usage.cacheWrite5mTokens + c.usage.cacheWrite1hTokens,
+          c.usage.cacheWrite1hTokens,
+          c.usage.thinkingTokens,
           c.costMicros,
           c.alwaysEscalateMicros,
           c.latencyMs,

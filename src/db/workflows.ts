@@ -90,17 +90,25 @@ const toWorkflow = (row: unknown) => {
 };
 export type WorkflowSummary = ReturnType<typeof toWorkflow>;
 
+/** Where a page ends: (started_at, id, workflow) is unique, so instances started in the same ms are not skipped. */
+export interface WorkflowCursor {
+  startedAt: number;
+  id: string;
+  workflow: string;
+}
+
 export async function listWorkflows(
   db: D1Database,
-  q: { status?: string | undefined; workflow?: string | undefined; before?: number | undefined; limit: number },
+  q: { status?: string | undefined; workflow?: string | undefined; before?: WorkflowCursor | undefined; limit: number },
 ): Promise<WorkflowSummary[]> {
+  const c = q.before;
   const w = where([
     ["status = ?", q.status],
     ["workflow = ?", q.workflow],
-    ["started_at < ?", q.before],
+    ["(started_at, id, workflow) < (?, ?, ?)", c && [c.startedAt, c.id, c.workflow]],
   ]);
   const { results } = await db
-    .prepare(`SELECT * FROM workflows ${w.sql} ORDER BY started_at DESC LIMIT ?`)
+    .prepare(`SELECT * FROM workflows ${w.sql} ORDER BY started_at DESC, id DESC, workflow DESC LIMIT ?`)
     .bind(...w.params, q.limit)
     .all();
   return results.map(toWorkflow);

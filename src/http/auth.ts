@@ -12,10 +12,14 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
   return crypto.subtle.timingSafeEqual(a, b);
 }
 
+/** Whether an Authorization header carries the admin token. */
+export async function isAdmin(header: string | undefined, env: Env): Promise<boolean> {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  return match?.[1] !== undefined && (await tokensEqual(match[1], settings(env).ADMIN_TOKEN));
+}
+
 export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1] || !(await tokensEqual(match[1], settings(c.env).ADMIN_TOKEN))) {
+  if (!(await isAdmin(c.req.header("authorization"), c.env))) {
     throw new HttpError(401, "unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>");
   }
   await next();

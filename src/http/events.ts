@@ -30,7 +30,12 @@ export function eventsRoutes(registry: Registry) {
     })
     .get("/:id", requireAdmin, async (c) => {
       const found = await getEvent(c.env.DB, c.req.param("id"), c.req.query("source"));
-      if (!found) throw new HttpError(404, "not_found", `no event with id "${c.req.param("id")}"`);
+      if (!found) {
+        const id = c.req.param("id");
+        // A refused event is never logged; its policy violation says why.
+        const message = `no event with id "${id}" in the log (refused events: GET /v1/violations?eventId=${encodeURIComponent(id)})`;
+        throw new HttpError(404, "not_found", message);
+      }
       return c.json(found);
     });
 }

@@ -11,6 +11,8 @@ import { HttpError } from "./errors";
 import { jsonBody, query } from "./query";
 
 const ms = z.coerce.number().int().nonnegative();
+/** Whether any filter is given: 0 and "" are values, only undefined is "not given". */
+const given = (...values: unknown[]) => values.some((v) => v !== undefined);
 const DeadLetterQuery = z.object({
   status: z.enum(["dead", "replayed"]).optional(),
   agent: z.string().min(1).max(64).optional(),
@@ -28,7 +30,7 @@ const BulkReplay = z
     to: ms.optional(),
     limit: z.number().int().min(1).max(1000).default(500),
   })
-  .refine((b) => b.correlationid ?? b.agent ?? b.from ?? b.to, "give at least one of correlationid, agent, from, to");
+  .refine((b) => given(b.correlationid, b.agent, b.from, b.to), "give at least one of correlationid, agent, from, to");
 const LogReplay = z
   .object({
     type: z.string().min(1).max(256).optional(),
@@ -39,7 +41,7 @@ const LogReplay = z
     afterSeq: z.number().int().nonnegative().optional(),
     limit: z.number().int().min(1).max(1000).default(500),
   })
-  .refine((b) => b.type ?? b.correlationid ?? b.from ?? b.to, "give at least one of type, correlationid, from, to");
+  .refine((b) => given(b.type, b.correlationid, b.from, b.to), "give at least one of type, correlationid, from, to");
 const Actor = z.object({ by: z.string().min(1).max(200).default("admin") });
 
 const queueDown = (error: unknown) =>

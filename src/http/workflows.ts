@@ -2,16 +2,39 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import type { ApprovalAnswer } from "../coordinator/workflow-coordinator";
-import { getWorkflow, listWorkflows } from "../db/workflows";
+import { getWorkflow, listWorkflows, type WorkflowCursor } from "../db/workflows";
 import { requireAdmin } from "./auth";
 import { HttpError } from "./errors";
 import { jsonBody, query } from "./query";
 import { causalTree } from "./tree";
 
+/** The paging cursor, opaque to clients: base64url of [startedAt, id, workflow]. */
+const Cursor = z.tuple([z.number().int().nonnegative(), z.string(), z.string()]);
+const encodeCursor = (w: WorkflowCursor) => {
+  const bytes = new TextEncoder().encode(JSON.stringify([w.startedAt, w.id, w.workflow]));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+};
+const decodeCursor = (text: string, ctx: z.RefinementCtx): WorkflowCursor => {
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+      Uint8Array.from(binary, (ch) => ch.charCodeAt(0)),
+    );
+    const [startedAt, id, workflow] = Cursor.parse(JSON.parse(json));
+    return { startedAt, id, workflow };
+  } catch {
+    ctx.addIssue({ code: "custom", message: "not a cursor from a previous page's next.before" });
+    return z.NEVER;
+  }
+};
+
 const ListQuery = z.object({
   status: z.enum(["running", "awaiting_approval", "completed", "rejected", "timed_out"]).optional(),
   workflow: z.string().min(1).max(64).optional(),
-  before: z.coerce.number().int().positive().optional(),
+  before: z.string().min(1).max(2048).transform(decodeCursor).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 });
 
@@ -38,7 +61,8 @@ export function workflowsRoutes() {
       const q = query(ListQuery, c.req.query());
       const workflows = await listWorkflows(c.env.DB, q);
       const last = workflows.at(-1);
-      return c.json({ workflows, next: workflows.length === q.limit && last ? { before: last.startedAt } : null });
+      const next = workflows.length === q.limit && last ? { before: encodeCursor(last) } : null;
+      return c.json({ workflows, next });
     })
     .get("/:id", async (c) => {
       const id = c.req.param("id");

@@ -3,6 +3,7 @@
 import { ATTRIBUTE_NAME } from "../bus/envelope";
 import type { Rejection } from "./rejection";
 
+/** One limit for every mode: an event's size is that of its JSON, as it is queued and logged. */
 export const MAX_EVENT_BYTES = 64 * 1024;
 export const MAX_BATCH_EVENTS = 100;
 const MAX_NESTING = 64;
@@ -33,11 +34,10 @@ export function parseCloudEvents(headers: Headers, body: Uint8Array): ParseResul
   if (charset !== undefined && charset !== "utf-8") return reject(415, "unsupported_charset", "only UTF-8 is accepted");
   const binary = headers.has("ce-specversion");
   if (type === "application/cloudevents+json" && !binary) {
-    if (body.length > MAX_EVENT_BYTES)
-      return reject(413, "event_too_large", `an event may be at most ${MAX_EVENT_BYTES} bytes`);
     const json = parseJson(body);
     if (!json.ok) return json;
     if (!isObject(json.value)) return reject(400, "not_a_cloudevent", "a structured-mode body must be one JSON object");
+    if (tooLarge(json.value)) return reject(413, "event_too_large", `an event may be at most ${MAX_EVENT_BYTES} bytes`);
     return { ok: true, mode: "structured", events: [json.value] };
   }
   if (type === "application/cloudevents-batch+json" && !binary) {
@@ -49,10 +49,9 @@ export function parseCloudEvents(headers: Headers, body: Uint8Array): ParseResul
     if (json.value.length > MAX_BATCH_EVENTS) {
       return reject(413, "batch_too_large", `a batch may hold at most ${MAX_BATCH_EVENTS} events`);
     }
-    const encoder = new TextEncoder();
     for (const [i, event] of json.value.entries()) {
       if (!isObject(event)) return reject(400, "not_a_cloudevent", `batch item ${i} is not a JSON object`);
-      if (encoder.encode(JSON.stringify(event)).length > MAX_EVENT_BYTES) {
+      if (tooLarge(event)) {
         return reject(413, "event_too_large", `batch item ${i} is over ${MAX_EVENT_BYTES} bytes`);
       }
     }
@@ -73,11 +72,9 @@ export function parseCloudEvents(headers: Headers, body: Uint8Array): ParseResul
 
 function parseBinary(headers: Headers, body: Uint8Array, contentType: string): ParseResult {
   const event: Record<string, unknown> = {};
-  let headerBytes = 0;
   for (const [name, raw] of headers) {
     if (!name.startsWith("ce-")) continue;
     const attribute = name.slice(3);
-    headerBytes += name.length + raw.length;
     if (!ATTRIBUTE_NAME.test(attribute) || attribute === "data" || attribute === "datacontenttype") {
       return reject(400, "invalid_attribute_name", `header ${name}: not a valid CloudEvents attribute`);
     }
@@ -98,17 +95,18 @@ function parseBinary(headers: Headers, body: Uint8Array, contentType: string): P
       event[attribute] = value;
     }
   }
-  if (body.length + headerBytes > MAX_EVENT_BYTES) {
-    return reject(413, "event_too_large", `an event may be at most ${MAX_EVENT_BYTES} bytes`);
-  }
   event.datacontenttype = contentType;
   if (body.length > 0) {
     const json = parseJson(body);
     if (!json.ok) return json;
     event.data = json.value;
   }
+  if (tooLarge(event)) return reject(413, "event_too_large", `an event may be at most ${MAX_EVENT_BYTES} bytes`);
   return { ok: true, mode: "binary", events: [event] };
 }
+
+const encoder = new TextEncoder();
+const tooLarge = (event: object) => encoder.encode(JSON.stringify(event)).length > MAX_EVENT_BYTES;
 
 type JsonResult = { ok: true; value: unknown } | Rejection;
 

@@ -1,7 +1,9 @@
-// Ingest: verify the signature over the raw body, parse and validate every event, then put the new
-// ones on the events queue. All or nothing: a rejected request enqueues nothing and writes nothing.
-import { type Catalog, validateData } from "../bus/catalog";
+// Ingest: verify the signature over the raw body, parse and validate every event, refuse what an
+// outside sender may not say, then put the new events on the events queue. All or nothing: a
+// rejected request enqueues nothing and writes nothing.
+import { type Catalog, entryOf, validateData } from "../bus/catalog";
 import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
+import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/publishers";
 import { publish } from "../bus/publish";
 import { settings } from "../config";
 import { findLogged } from "../db/events";
@@ -10,6 +12,7 @@ import { readBody } from "./body";
 import { parseCloudEvents } from "./cloudevents";
 import type { Rejection } from "./rejection";
 import { parseSecrets, verify } from "./signature";
+import { checkWebhookId } from "./webhook-id";
 
 export interface Accepted {
   id: string;
@@ -19,9 +22,11 @@ export interface Accepted {
 
 export type IngestResult = { ok: true; mode: string; accepted: Accepted[] } | Rejection;
 
+const MAX_WEBHOOK_ID = 256;
+
 export async function ingest(request: Request, env: Env, catalog: Catalog): Promise<IngestResult> {
   const started = Date.now();
-  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS, MAX_HOPS } = settings(env);
+  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS } = settings(env);
   const webhook = {
     id: request.headers.get("webhook-id"),
     timestamp: request.headers.get("webhook-timestamp"),
@@ -29,6 +34,9 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
   };
   if (!webhook.id || !webhook.timestamp || !webhook.signature) {
     return unauthorized("missing webhook-id, webhook-timestamp or webhook-signature header");
+  }
+  if (webhook.id.length > MAX_WEBHOOK_ID) {
+    return reject(400, "invalid_webhook_id", `webhook-id may be at most ${MAX_WEBHOOK_ID} characters`);
   }
   const body = await readBody(request);
   if (!(body instanceof Uint8Array)) return body;
@@ -39,43 +47,38 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
   if (!parsed.ok) return parsed;
   const events: Envelope[] = [];
   for (const [i, candidate] of parsed.events.entries()) {
-    const at = parsed.mode === "batch" ? `event ${i}: ` : "";
-    const badNames = typeof candidate === "object" && candidate ? invalidAttributeNames(candidate) : [];
-    if (badNames.length > 0) {
-      const message = `${at}attribute names must be 1-20 lower-case letters or digits: ${badNames.join(", ")}`;
-      return { ok: false, status: 400, code: "not_a_cloudevent", message };
-    }
-    const event = CloudEventSchema.safeParse(candidate);
-    if (!event.success) {
-      return {
-        ok: false,
-        status: 400,
-        code: "not_a_cloudevent",
-        message: `${at}not a valid CloudEvent`,
-        issues: event.error.issues,
-      };
-    }
-    const valid = validateData(catalog, event.data.type, event.data.data);
-    if (!valid.ok)
-      return { ok: false, status: 422, code: valid.code, message: at + valid.message, issues: valid.issues };
-    const normalized = normalize(event.data);
-    if (normalized.hopcount > MAX_HOPS) {
-      const message = `${at}hopcount ${normalized.hopcount} is over the limit of ${MAX_HOPS}`;
-      return { ok: false, status: 422, code: "hop_limit", message };
-    }
-    events.push(normalized);
+    const event = checkEvent(candidate, catalog, settings(env).MAX_HOPS);
+    if (!event.ok) return { ...event, message: (parsed.mode === "batch" ? `event ${i}: ` : "") + event.message };
+    events.push(event.event);
   }
 
-  // Per source, so that one noisy sender cannot starve the others.
-  for (const source of new Set(events.map((e) => e.source))) {
-    const { success } = await env.INGEST_RATE_LIMITER.limit({ key: source });
-    if (!success) {
-      const message = `too many events from source "${source}"; retry later`;
-      return { ok: false, status: 429, code: "rate_limited", message, headers: { "retry-after": "60" } };
-    }
+  // Events, not requests, counted per verified sender (the secret that verified the request): the
+  // `source` attribute is whatever the sender chooses, so it cannot be the key.
+  const limits = await Promise.all(events.map(() => env.INGEST_RATE_LIMITER.limit({ key: verified.sender })));
+  if (limits.some((l) => !l.success)) {
+    const message = "too many events from this sender; retry later";
+    return { ...reject(429, "rate_limited", message), headers: { "retry-after": "60" } };
   }
 
-  // Duplicates are answered, not re-sent: within the request by key, across requests from the log.
+  const delivery = await checkWebhookId(
+    env.DB,
+    {
+      sender: verified.sender,
+      webhookId: webhook.id,
+      timestamp: Number(webhook.timestamp),
+      headers: request.headers,
+      body,
+    },
+    WEBHOOK_TOLERANCE_SECONDS,
+  );
+  if (delivery === "conflict") {
+    const message = "this webhook-id was already received with other content: a replay, refused";
+    return reject(409, "webhook_id_reused", message);
+  }
+
+  // Duplicates are answered, not re-sent: within the request by key, across requests from the log. A
+  // redelivered message is a duplicate throughout; what it holds that is not logged yet is sent again
+  // anyway (the first delivery may have failed to enqueue), and the route consumer logs it once.
   const logged = await findLogged(env.DB, events);
   const seen = new Set<string>();
   const accepted: Accepted[] = [];
@@ -85,13 +88,13 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
     const duplicate = logged.has(key) || seen.has(key);
     seen.add(key);
     if (!duplicate) fresh.push(event);
-    accepted.push({ id: event.id, source: event.source, duplicate });
+    accepted.push({ id: event.id, source: event.source, duplicate: duplicate || delivery === "redelivery" });
   }
   try {
     await publish(env.EVENTS_QUEUE, fresh);
   } catch (error) {
     logError("ingest.enqueue_failed", { events: fresh.length }, error);
-    return { ok: false, status: 503, code: "queue_unavailable", message: `could not enqueue: ${errorMessage(error)}` };
+    return reject(503, "queue_unavailable", `could not enqueue: ${errorMessage(error)}`);
   }
   for (const [i, event] of events.entries()) {
     log("ingest", {
@@ -101,10 +104,51 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
       correlationid: event.correlationid,
       status: accepted[i]?.duplicate ? "duplicate" : "accepted",
       mode: parsed.mode,
+      webhookId: webhook.id,
       latencyMs: Date.now() - started,
     });
   }
   return { ok: true, mode: parsed.mode, accepted };
 }
 
-const unauthorized = (message: string): Rejection => ({ ok: false, status: 401, code: "invalid_signature", message });
+type Checked = { ok: true; event: Envelope } | Rejection;
+
+/**
+ * One candidate event: a CloudEvent, from a source outside agentwire's namespace, of an external
+ * type, with data that fits its schema. What goes on is the schema's output, never the raw data.
+ */
+function checkEvent(candidate: unknown, catalog: Catalog, maxHops: number): Checked {
+  const badNames = typeof candidate === "object" && candidate ? invalidAttributeNames(candidate) : [];
+  if (badNames.length > 0) {
+    const message = `attribute names must be 1-20 lower-case letters or digits: ${badNames.join(", ")}`;
+    return reject(400, "not_a_cloudevent", message);
+  }
+  const event = CloudEventSchema.safeParse(candidate);
+  if (!event.success)
+    return { ...reject(400, "not_a_cloudevent", "not a valid CloudEvent"), issues: event.error.issues };
+  const { source, type } = event.data;
+  if (isReservedSource(source)) {
+    const message = `source "${source}" is in the namespace ${RESERVED_SOURCE_PREFIX}, reserved for agentwire's own agents and workflows`;
+    return reject(422, "reserved_source", message);
+  }
+  if (entryOf(catalog, type)?.publishers === "internal") {
+    const message = `"${type}" is an internal event type: only the agents or workflows that declare it may publish it`;
+    return reject(422, "internal_type", message);
+  }
+  const valid = validateData(catalog, type, event.data.data);
+  if (!valid.ok)
+    return { ...reject(422, valid.code, valid.message), ...(valid.issues ? { issues: valid.issues } : {}) };
+  const normalized = normalize({ ...event.data, data: valid.data });
+  if (normalized.hopcount > maxHops) {
+    return reject(422, "hop_limit", `hopcount ${normalized.hopcount} is over the limit of ${maxHops}`);
+  }
+  return { ok: true, event: normalized };
+}
+
+const reject = (status: Rejection["status"], code: string, message: string): Rejection => ({
+  ok: false,
+  status,
+  code,
+  message,
+});
+const unauthorized = (message: string) => reject(401, "invalid_signature", message);

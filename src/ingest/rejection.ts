@@ -3,7 +3,7 @@ import type { z } from "zod";
 
 export interface Rejection {
   ok: false;
-  status: 400 | 401 | 413 | 415 | 422 | 429 | 503;
+  status: 400 | 401 | 409 | 413 | 415 | 422 | 429 | 503;
   code: string;
   message: string;
   issues?: readonly z.core.$ZodIssue[];

@@ -1,8 +1,9 @@
 // What an agent may publish: only the types it declares, with data that fits the catalog. Emitted
-// events inherit the cause's correlation and trace, point back at it, and carry a deterministic id.
+// events inherit the cause's correlation and trace, point back at it, and carry an id derived from
+// the cause under the server's key (src/bus/ids.ts): stable across retries, unpredictable outside.
 import { type Catalog, validateData } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
-import { deterministicId } from "../bus/publish";
+import { derivedId } from "../bus/ids";
 import { agentSource } from "../bus/subscriptions";
 import type { Violation } from "../db/runs";
 import type { Agent, Emit } from "./define";
@@ -18,13 +19,17 @@ export class AgentError extends Error {
   }
 }
 
+/** The events to publish, or why the run fails for good; the violations found on the way either way. */
+export type Emitted = { violations: Violation[] } & ({ ok: true; events: Envelope[] } | { ok: false; message: string });
+
 export async function emittedEvents(
   catalog: Catalog,
+  idKey: CryptoKey,
   agent: Agent,
   cause: Envelope,
   emits: readonly Emit[],
   flags: { budgetLimited?: boolean } = {},
-): Promise<{ events: Envelope[]; violations: Violation[] }> {
+): Promise<Emitted> {
   const events: Envelope[] = [];
   const violations: Violation[] = [];
   const ordinal = new Map<string, number>();
@@ -39,13 +44,13 @@ export async function emittedEvents(
     const valid = validateData(catalog, emit.type, emit.data);
     if (!valid.ok) {
       const where = valid.issues?.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ") ?? valid.message;
-      throw new AgentError(`emitted "${emit.type}" with invalid data (${where})`, false);
+      return { ok: false, message: `emitted "${emit.type}" with invalid data (${where})`, violations };
     }
     const n = ordinal.get(emit.type) ?? 0;
     ordinal.set(emit.type, n + 1);
     events.push({
       specversion: "1.0",
-      id: await deterministicId(cause.source, cause.id, agent.name, emit.type, n),
+      id: await derivedId(idKey, "evt", [cause.source, cause.id, agent.name, emit.type, n]),
       source: agentSource(agent.name),
       type: emit.type,
       time: new Date().toISOString(),
@@ -60,5 +65,5 @@ export async function emittedEvents(
       ...(flags.budgetLimited ? { budgetlimited: true } : {}),
     });
   }
-  return { events, violations };
+  return { ok: true, events, violations };
 }

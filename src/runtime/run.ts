@@ -1,17 +1,18 @@
-// The tasks queue consumer: claims the batch's runs in one D1 batch, runs the agents concurrently,
-// publishes what they emit in one sendBatch, records every outcome in one D1 batch, then acks or
-// retries each message on its own.
+// The tasks queue consumer: claims the batch's runs in one D1 batch and runs the agents concurrently;
+// each run, as soon as it finishes, publishes what it emitted, records its outcome and is acked or
+// retried on its own, so a slow model call in one delivery holds back no other.
 import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envelope";
+import { eventIdKey } from "../bus/ids";
 import { sendAll } from "../bus/publish";
 import { settings } from "../config";
-import { type Claim, type RunRecord, claimRuns, finishRuns } from "../db/runs";
+import { type Claim, type RunRecord, type Violation, claimRuns, finishRuns } from "../db/runs";
 import { holdDeliveries } from "../db/recovery";
 import { release, reserve } from "../db/stock";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { ledgerBudget } from "../models/budget-ledger";
-import { tierModels } from "../models/catalog";
+import { modelSetup } from "../models/catalog";
 import { modelClient } from "../models/client";
 import type { AgentContext } from "./define";
 import { AgentError, emittedEvents } from "./emit";
@@ -26,10 +27,11 @@ interface Task {
   claim: Claim;
 }
 
-type Outcome = { startedAt: number; finishedAt: number; model?: ModelAccounting } & (
-  | { ok: true; events: Envelope[]; violations: { kind: string; detail: string }[] }
-  | { ok: false; message: string; retryable: boolean; delaySeconds?: number }
+/** A failed run keeps the policy violations it committed before failing. */
+type Outcome = { startedAt: number; finishedAt: number; model?: ModelAccounting; violations: Violation[] } & (
+  { ok: true; events: Envelope[] } | { ok: false; message: string; retryable: boolean; delaySeconds?: number }
 );
+type Retry = (task: Task, delaySeconds?: number) => void;
 
 export async function runTasks(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
   const tasks: Task[] = [];
@@ -55,7 +57,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     CLAIM_LEASE_MS,
   );
   const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env);
-  const retry = (task: Task, delaySeconds?: number) =>
+  const retry: Retry = (task, delaySeconds) =>
     task.message.retry({
       delaySeconds:
         delaySeconds ?? backoffSeconds(task.message.attempts, RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS),
@@ -83,78 +85,83 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     else retry(task, 0);
   });
 
-  const deps: TierDeps = { client: modelClient(env), models: tierModels(env), budget: ledgerBudget(env.BUDGET) };
-  const outcomes = await Promise.all(claimed.map((task) => runOne(task, env, registry, deps)));
-
-  // Publish every emitted event at once; if that fails, the runs that emitted are retried.
-  const emitted = outcomes.flatMap((o) => (o.ok ? o.events : []));
-  let publishError: string | undefined;
-  try {
-    await sendAll(
-      env.EVENTS_QUEUE,
-      emitted.map((event) => ({ kind: "event" as const, event, receivedAt: Date.now() })),
-    );
-  } catch (error) {
-    publishError = `publishing emitted events failed: ${errorMessage(error)}`;
-  }
-
-  const results = claimed.map((task, i) => {
-    const outcome = outcomes[i] as Outcome;
-    const base = {
-      ...task.claim,
-      startedAt: outcome.startedAt,
-      finishedAt: outcome.finishedAt,
-      ...(outcome.model ? { model: outcome.model } : {}),
-    };
-    let record: RunRecord;
-    if (outcome.ok && (publishError === undefined || outcome.events.length === 0)) {
-      const output = { events: outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data })) };
-      record = { ...base, status: "succeeded", output, violations: outcome.violations };
-    } else {
-      const error = outcome.ok
-        ? { message: publishError ?? "", retryable: true }
-        : {
-            message: outcome.message,
-            retryable: outcome.retryable,
-            ...(outcome.delaySeconds === undefined ? {} : { delaySeconds: outcome.delaySeconds }),
-          };
-      record = { ...base, status: "failed", error };
-    }
-    return { task, outcome, record };
-  });
-  await finishRuns(
-    env.DB,
-    results.map((r) => r.record),
-  );
-
+  const deps: TierDeps = { client: modelClient(env), setup: () => modelSetup(env), budget: ledgerBudget(env.BUDGET) };
+  const idKey = await eventIdKey(env);
   await Promise.all(
-    results.map(async ({ task, outcome, record }) => {
-      const fields = { ...logFields(task), status: record.status, latencyMs: record.finishedAt - record.startedAt };
-      if (record.status === "succeeded") {
-        const emittedTypes = outcome.ok ? outcome.events.map((e) => e.type) : [];
-        log("agent.run", {
-          ...fields,
-          emitted: emittedTypes,
-          violations: record.violations.length,
-          ...modelFields(record.model),
-        });
-        task.message.ack();
-      } else if (record.error.retryable) {
-        log("agent.run", { ...fields, error: record.error.message, ...modelFields(record.model) });
-        retry(task, record.error.delaySeconds);
-      } else {
-        // A permanent failure goes straight to the dead-letter queue, whose consumer records it.
-        log("agent.run", { ...fields, status: "dead_lettered", error: record.error.message });
-        await env.DEAD_LETTERS.send(task.body, { contentType: "json" });
-        task.message.ack();
+    claimed.map(async (task) => {
+      const outcome = await runOne(task, env, registry, deps, idKey);
+      try {
+        await completeRun(task, outcome, env, retry);
+      } catch (error) {
+        // Recording failed (D1): the delivery runs again; its claim and derived ids make that safe.
+        logError("run.record_failed", logFields(task), error);
+        retry(task);
       }
     }),
   );
 }
 
-async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps): Promise<Outcome> {
+/** Publishes one run's events, records its outcome, then acks, retries or dead-letters its message. */
+async function completeRun(task: Task, outcome: Outcome, env: Env, retry: Retry): Promise<void> {
+  let publishError: string | undefined;
+  if (outcome.ok && outcome.events.length > 0) {
+    try {
+      await sendAll(
+        env.EVENTS_QUEUE,
+        outcome.events.map((event) => ({ kind: "event" as const, event, receivedAt: Date.now() })),
+      );
+    } catch (error) {
+      publishError = `publishing emitted events failed: ${errorMessage(error)}`;
+    }
+  }
+  const base = {
+    ...task.claim,
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    violations: outcome.violations,
+    ...(outcome.model ? { model: outcome.model } : {}),
+  };
+  let record: RunRecord;
+  if (outcome.ok && publishError === undefined) {
+    const output = { events: outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data })) };
+    record = { ...base, status: "succeeded", output };
+  } else {
+    const error = outcome.ok
+      ? { message: publishError ?? "", retryable: true }
+      : {
+          message: outcome.message,
+          retryable: outcome.retryable,
+          ...(outcome.delaySeconds === undefined ? {} : { delaySeconds: outcome.delaySeconds }),
+        };
+    record = { ...base, status: "failed", error };
+  }
+  await finishRuns(env.DB, [record]);
+
+  const fields = { ...logFields(task), status: record.status, latencyMs: record.finishedAt - record.startedAt };
+  if (record.status === "succeeded") {
+    const emittedTypes = outcome.ok ? outcome.events.map((e) => e.type) : [];
+    log("agent.run", {
+      ...fields,
+      emitted: emittedTypes,
+      violations: record.violations.length,
+      ...modelFields(record.model),
+    });
+    task.message.ack();
+  } else if (record.error.retryable) {
+    log("agent.run", { ...fields, error: record.error.message, ...modelFields(record.model) });
+    retry(task, record.error.delaySeconds);
+  } else {
+    // A permanent failure goes straight to the dead-letter queue, whose consumer records it.
+    log("agent.run", { ...fields, status: "dead_lettered", error: record.error.message });
+    await env.DEAD_LETTERS.send(task.body, { contentType: "json" });
+    task.message.ack();
+  }
+}
+
+async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps, idKey: CryptoKey): Promise<Outcome> {
   const startedAt = Date.now();
-  const timed = <T extends object>(o: T) => ({ ...o, startedAt, finishedAt: Date.now() });
+  const violations: Violation[] = [];
+  const timed = <T extends object>(o: T) => ({ ...o, violations, startedAt, finishedAt: Date.now() });
   const agent = registry.agent(task.body.agent);
   if (!agent)
     return timed({ ok: false, message: `no agent named "${task.body.agent}" is registered`, retryable: false });
@@ -168,16 +175,15 @@ async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps):
   const event = task.body.event;
   try {
     const decision = agent.model ? await decideWithModel(agent, event, deps) : undefined;
-    const model = decision ? accounting(decision, deps.models.escalation) : undefined;
+    const model = decision ? accounting(decision) : undefined;
+    violations.push(...(decision?.violations ?? []));
     const emits = await agent.handle(event, ctx, decision?.decision);
     const flags = { budgetLimited: decision?.budgetLimited ?? false };
-    const { events, violations } = await emittedEvents(registry.catalog, agent, event, emits, flags);
-    return timed({
-      ok: true,
-      events,
-      violations: [...(decision?.violations ?? []), ...violations],
-      ...(model ? { model } : {}),
-    });
+    const emitted = await emittedEvents(registry.catalog, idKey, agent, event, emits, flags);
+    violations.push(...emitted.violations);
+    if (!emitted.ok)
+      return timed({ ok: false, message: emitted.message, retryable: false, ...(model ? { model } : {}) });
+    return timed({ ok: true, events: emitted.events, ...(model ? { model } : {}) });
   } catch (error) {
     if (error instanceof ModelRunError) {
       const { failure } = error;
@@ -186,7 +192,7 @@ async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps):
         message: failure.message,
         retryable: failure.action !== "dead_letter",
         ...(failure.action === "retry_after" ? { delaySeconds: failure.delaySeconds } : {}),
-        model: accounting({ calls: error.calls }, deps.models.escalation),
+        model: accounting({ calls: error.calls }),
       });
     }
     const retryable = !(error instanceof AgentError && !error.retryable);

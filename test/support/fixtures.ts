@@ -2,20 +2,23 @@
 import { z } from "zod";
 import { catalog } from "../../agents/catalog";
 import { agents, workflows } from "../../agents";
-import { defineCatalog } from "../../src/bus/catalog";
+import { defineCatalog, external, internal } from "../../src/bus/catalog";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
 import { AgentError } from "../../src/runtime/emit";
 
 export const testCatalog = defineCatalog({
   ...catalog,
-  "test.explode": z.object({ mode: z.enum(["always", "permanent"]) }),
-  "test.rogue": z.object({ note: z.string() }),
-  "test.echoed": z.object({ note: z.string() }),
-  "test.repairable": z.object({ n: z.number() }),
-  "test.history": z.object({ n: z.number() }),
-  "loop.ping": z.object({ n: z.number() }),
-  "loop.echoed": z.object({ n: z.number() }),
+  "test.explode": external(z.object({ mode: z.enum(["always", "permanent"]) })),
+  "test.rogue": external(z.object({ note: z.string() })),
+  "test.echoed": internal(z.object({ note: z.string() })),
+  "test.repairable": external(z.object({ n: z.number() })),
+  "test.history": external(z.object({ n: z.number() })),
+  "loop.ping": external(z.object({ n: z.number() })),
+  "loop.echoed": internal(z.object({ n: z.number() })),
+  "test.sloppy": external(z.object({ note: z.string() })),
+  "test.paced": external(z.object({ ms: z.number().int().min(0).max(10_000) })),
+  "test.paced.done": internal(z.object({ ms: z.number() })),
 });
 const defineAgent = agentDefiner(testCatalog);
 
@@ -80,8 +83,33 @@ export const echo = defineAgent({
   handle: (event) => [{ type: "loop.echoed", data: event.data as { n: number } }],
 });
 
+/** Tries an undeclared type, then emits a declared one with invalid data: fails for good, with a violation. */
+export const sloppy = defineAgent({
+  name: "sloppy",
+  description: "Misbehaves, then fails.",
+  subscribes: ["test.sloppy"],
+  emits: ["test.echoed"],
+  handle: () =>
+    [
+      { type: "order.confirmed", data: { orderId: "forged" } },
+      { type: "test.echoed", data: { note: 42 } },
+    ] as never,
+});
+
+/** Takes `ms` before answering: a slow delivery next to fast ones in the same batch. */
+export const dawdler = defineAgent({
+  name: "dawdler",
+  description: "Answers after a delay.",
+  subscribes: ["test.paced"],
+  emits: ["test.paced.done"],
+  async handle(event) {
+    await new Promise((r) => setTimeout(r, event.data.ms));
+    return [{ type: "test.paced.done", data: { ms: event.data.ms } }];
+  },
+});
+
 export const testRegistry = defineRegistry({
   catalog: testCatalog,
-  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo],
+  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler],
   workflows,
 });

@@ -1,0 +1,29 @@
+// webhook_messages: each verified (sender, webhook-id) with a digest of its content, kept until its
+// timestamp leaves the tolerance window (a trigger prunes older rows on every insert).
+import { z } from "zod";
+
+export type WebhookDelivery = "first" | "redelivery" | "conflict";
+
+const Returned = z.array(z.object({ deliveries: z.number() }));
+
+/**
+ * Records a webhook message in one statement. The same id with the same digest is a redelivery (its
+ * count goes up); with another digest the update's WHERE fails, nothing is written and nothing returned.
+ */
+export async function recordWebhookMessage(
+  db: D1Database,
+  m: { sender: string; webhookId: string; digest: string; receivedAt: number; expiresAt: number },
+): Promise<WebhookDelivery> {
+  const { results } = await db
+    .prepare(
+      `INSERT INTO webhook_messages (sender, webhook_id, digest, received_at, expires_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (sender, webhook_id) DO UPDATE SET deliveries = deliveries + 1
+        WHERE webhook_messages.digest = excluded.digest
+       RETURNING deliveries`,
+    )
+    .bind(m.sender, m.webhookId, m.digest, m.receivedAt, m.expiresAt)
+    .all();
+  const [row] = Returned.parse(results);
+  if (!row) return "conflict";
+  return row.deliveries === 1 ? "first" : "redelivery";
+}
