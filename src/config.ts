@@ -12,6 +12,11 @@ const SettingsSchema = z.object({
   RETRY_MAX_DELAY_SECONDS: seconds(300),
   MAX_HOPS: z.coerce.number().int().min(1).default(8),
   MAX_EVENTS_PER_CORRELATION: z.coerce.number().int().min(1).default(1000),
+  // The anti-entropy sweep: how old lost work must be before it is repaired (in-flight work is not
+  // lost), how far back it looks, and how many repairs of each kind one run makes.
+  SWEEP_GRACE_SECONDS: seconds(300),
+  SWEEP_LOOKBACK_SECONDS: seconds(86_400),
+  SWEEP_LIMIT: z.coerce.number().int().min(1).max(500).default(500),
 });
 export type Settings = z.infer<typeof SettingsSchema>;
 

@@ -6,6 +6,7 @@ import { log } from "./log";
 import { type Registry, subscriptionCycles } from "./registry";
 import { recordDeadLetterBatch } from "./runtime/dead-letter";
 import { runTasks } from "./runtime/run";
+import { sweep } from "./sweep/sweep";
 
 export function createWorker(registry: Registry) {
   const app = createApp(registry);
@@ -24,6 +25,10 @@ export function createWorker(registry: Registry) {
       if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env);
       log("queue.unknown", { queue: batch.queue, status: "retried" });
       batch.retryAll();
+    },
+    // The cron trigger: the anti-entropy sweep (src/sweep/sweep.ts).
+    async scheduled(_controller, env) {
+      await sweep(env, registry);
     },
   } satisfies ExportedHandler<Env>;
 }

@@ -1,7 +1,8 @@
 // Runs `wrangler dev` on the embedded local default (Miniflare Queues, Durable Objects, D1) for
 // `npm start`, the end-to-end tests and the benchmarks: migrations first, then the server.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
 
@@ -21,6 +22,15 @@ export function devVars(): Record<string, string> {
     const match = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
     if (match?.[1] && match[2] !== undefined) vars[match[1]] = match[2];
   }
+  return vars;
+}
+
+/** The plain `KEY = "value"` lines of wrangler.toml's [vars] table. */
+export function tomlVars(): Record<string, string> {
+  const toml = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const table = /^\[vars\]\s*$([\s\S]*?)(?=^\[)/m.exec(toml)?.[1] ?? "";
+  const vars: Record<string, string> = {};
+  for (const match of table.matchAll(/^\s*([A-Z0-9_]+)\s*=\s*"(.*)"\s*$/gm)) vars[match[1]!] = match[2]!;
   return vars;
 }
 
@@ -62,6 +72,17 @@ export interface DevOptions {
   inherit?: boolean;
 }
 
+/** Writes vars to a private env file (single-quoted: dotenv takes them literally); returns its folder. */
+function writeEnvFile(vars: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "agentwire-env-"));
+  const lines = Object.entries(vars).map(([k, v]) => {
+    if (/['\n\r]/.test(v)) throw new Error(`var ${k}: a quote or newline cannot go in an env file`);
+    return `${k}='${v}'`;
+  });
+  writeFileSync(path.join(dir, ".env"), lines.join("\n") + "\n", { mode: 0o600 });
+  return dir;
+}
+
 /** Starts `wrangler dev` and resolves once it answers HTTP. */
 export async function startDev(opts: DevOptions): Promise<DevServer> {
   const args = [
@@ -75,7 +96,10 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   ];
   if (opts.persistTo) args.push("--persist-to", opts.persistTo);
   if (opts.config) args.push("--config", opts.config);
-  for (const [k, v] of Object.entries(opts.vars ?? {})) args.push("--var", `${k}:${v}`);
+  // Given vars go in an env file of their own, which also keeps wrangler from reading the developer's
+  // .dev.vars: tests and benchmarks never pick up a real API key or endpoint from it.
+  const envDir = opts.vars ? writeEnvFile(opts.vars) : undefined;
+  if (envDir) args.push("--env-file", path.join(envDir, ".env"));
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     env: quietEnv,
@@ -96,6 +120,7 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
       // already gone
     }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+    if (envDir) rmSync(envDir, { recursive: true, force: true });
   };
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {

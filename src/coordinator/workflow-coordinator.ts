@@ -4,12 +4,17 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { validateData } from "../bus/catalog";
-import { type Envelope, EnvelopeSchema, type EventMessage } from "../bus/envelope";
+import { type Envelope, EnvelopeSchema, type EventMessage, eventKey } from "../bus/envelope";
+import { eventIdKey } from "../bus/ids";
+import { screenPublishers, workflowSource } from "../bus/publishers";
 import { sendAll } from "../bus/publish";
+import { recordViolations } from "../db/violations";
 import { recordWorkflows, type WorkflowRecord } from "../db/workflows";
+import { HealInput, type HealReport } from "./heal";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import type { Workflow } from "./define";
+import { WorkflowEventIds } from "./event-ids";
 import {
   type Emit,
   type InstanceState,
@@ -36,20 +41,6 @@ export type ApprovalAnswer =
 /** How soon a failed outbox flush is retried. */
 const FLUSH_RETRY_MS = 5_000;
 
-/** A stable, synchronous 128-bit id (FNV-1a, two seeds) for events the coordinator publishes. */
-export function workflowEventId(workflow: string, id: string, key: string): string {
-  const text = `${workflow}\u0000${id}\u0000${key}`;
-  const hash = (seed: bigint) => {
-    let h = seed;
-    for (let i = 0; i < text.length; i++) {
-      h ^= BigInt(text.charCodeAt(i));
-      h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
-    }
-    return h.toString(16).padStart(16, "0");
-  };
-  return `wf_${hash(0xcbf29ce484222325n)}${hash(0x84222325cbf29ce4n)}`;
-}
-
 const toResult = (e: Envelope): Result => ({
   id: e.id,
   type: e.type,
@@ -62,6 +53,7 @@ const toResult = (e: Envelope): Result => ({
 export function coordinatorClass(registry: Registry) {
   return class WorkflowCoordinator extends DurableObject<Env> {
     private readonly sql: SqlStorage;
+    private readonly ids = new WorkflowEventIds();
 
     constructor(ctx: DurableObjectState, env: Env) {
       super(ctx, env);
@@ -71,19 +63,25 @@ export function coordinatorClass(registry: Registry) {
           seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
           envelope TEXT NOT NULL, observed_at INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);`);
+        CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL);`);
     }
 
-    /** Records each event once (by id) and applies it to the workflows it starts or feeds. */
+    /** Records each event once (by source and id) and applies it to the workflows it starts or feeds. */
     async observe(events: Envelope[]): Promise<number> {
-      const input = ObserveInput.parse(events);
+      const parsed = ObserveInput.parse(events);
+      // Only a publisher that declares a type may feed it to a workflow; the router checks this too.
+      const { allowed: input, refused } = screenPublishers(registry.mayPublish, parsed, "coordinator");
+      await recordViolations(this.env.DB, refused, Date.now());
+      await this.prepareIds(input.map((e) => e.correlationid));
       const now = Date.now();
       let added = 0;
       this.ctx.storage.transactionSync(() => {
         for (const event of input) {
+          // `event_id` holds the event's key, (source, id): identity is never the id alone.
           const inserted = this.sql.exec(
             "INSERT INTO observed (event_id, type, envelope, observed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            event.id,
+            eventKey(event),
             event.type,
             JSON.stringify(event),
             now,
@@ -100,6 +98,7 @@ export function coordinatorClass(registry: Registry) {
     /** A human's answer to a workflow waiting for approval. */
     async answer(raw: z.input<typeof ApprovalInput>): Promise<ApprovalAnswer> {
       const { workflow, decision, by, reason } = ApprovalInput.parse(raw);
+      await this.prepareIds(this.instances().map((s) => s.id));
       const candidates = this.instances().filter((s) => !workflow || s.workflow === workflow);
       const target = candidates.find((s) => s.status === "awaiting_approval") ?? candidates[0];
       const w = target && registry.workflow(target.workflow);
@@ -125,6 +124,7 @@ export function coordinatorClass(registry: Registry) {
 
     /** Deadlines and outbox retries. Idempotent: alarms fire at least once. */
     override async alarm(): Promise<void> {
+      await this.prepareIds(this.instances().map((s) => s.id));
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
         for (const state of this.instances()) {
@@ -133,6 +133,46 @@ export function coordinatorClass(registry: Registry) {
         }
       });
       await this.settle();
+    }
+
+    /**
+     * Anti-entropy: observes logged events it missed, applies due deadlines, flushes held outbox
+     * entries, re-arms the alarm, and re-sends published events the log lacks (same id, so the log
+     * keeps one). Idempotent, like the alarm it stands in for.
+     */
+    async heal(raw: z.input<typeof HealInput>): Promise<HealReport> {
+      const { events, republish } = HealInput.parse(raw);
+      const outboxHeld = this.outboxSize();
+      const alarmMissing =
+        (await this.ctx.storage.getAlarm()) === null && this.instances().some((s) => wakeAt(s) !== undefined);
+      const before = new Map(this.instances().map((s) => [s.workflow, s.status]));
+      const observed = events.length > 0 ? await this.observe(events) : 0;
+      await this.alarm(); // applies due deadlines, flushes the outbox, sets the next alarm
+      const changed = this.instances().filter((s) => before.has(s.workflow) && before.get(s.workflow) !== s.status);
+      const found = republish.flatMap((id) =>
+        this.sql
+          .exec<{ envelope: string }>("SELECT envelope FROM published WHERE event_id = ?", id)
+          .toArray()
+          .map((r) => EnvelopeSchema.parse(JSON.parse(r.envelope))),
+      );
+      const now = Date.now();
+      await sendAll(
+        this.env.EVENTS_QUEUE,
+        found.map((event): EventMessage => ({ kind: "event", event, receivedAt: now })),
+      );
+      return {
+        observed,
+        outboxHeld,
+        outboxLeft: this.outboxSize(),
+        alarmMissing,
+        changed: changed.length,
+        republished: found.length,
+        unknown: republish.filter((id) => !found.some((e) => e.id === id)),
+      };
+    }
+
+    private outboxSize(): number {
+      return this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one().n;
     }
 
     instances(): InstanceState[] {
@@ -161,7 +201,7 @@ export function coordinatorClass(registry: Registry) {
       if (state) return this.apply(w, addResult(w, state, toResult(event), now), now);
       if (event.type !== w.startsOn) return; // a result before its start: kept in `observed`
       const prior = this.sql
-        .exec<{ envelope: string }>("SELECT envelope FROM observed WHERE event_id != ? ORDER BY seq", event.id)
+        .exec<{ envelope: string }>("SELECT envelope FROM observed WHERE event_id != ? ORDER BY seq", eventKey(event))
         .toArray()
         .map((r) => toResult(EnvelopeSchema.parse(JSON.parse(r.envelope))));
       this.apply(w, start(w, event.correlationid, toResult(event), prior, now), now);
@@ -180,11 +220,17 @@ export function coordinatorClass(registry: Registry) {
       for (const emit of t.emits) {
         const event = this.envelope(w, s, emit, ids);
         this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('event', ?)", JSON.stringify(event));
+        // Kept after the flush, so the sweep can re-send an event the log lost, with its id.
+        this.sql.exec(
+          "INSERT INTO published (event_id, envelope) VALUES (?, ?) ON CONFLICT DO NOTHING",
+          event.id,
+          JSON.stringify(event),
+        );
       }
       const outcomeKey = s.status === "timed_out" ? "timeout" : "outcome";
       const record: WorkflowRecord = {
         state: s,
-        ...(s.outcome ? { outcomeEventId: workflowEventId(w.name, s.id, outcomeKey) } : {}),
+        ...(s.outcome ? { outcomeEventId: this.eventId(w, s.id, outcomeKey) } : {}),
         updatedAt: now,
       };
       this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('record', ?)", JSON.stringify(record));
@@ -200,24 +246,34 @@ export function coordinatorClass(registry: Registry) {
     private envelope(w: Workflow, s: InstanceState, emit: Emit, ids: Map<string, string>): Envelope {
       const valid = validateData(registry.catalog, emit.type, emit.data);
       if (!valid.ok) throw new Error(`workflow "${w.name}" produced an invalid ${emit.type}: ${valid.message}`);
-      const id = workflowEventId(w.name, s.id, emit.key);
+      const id = this.eventId(w, s.id, emit.key);
       ids.set(emit.key, id);
       const causationid =
         "eventId" in emit.cause
           ? emit.cause.eventId
-          : (ids.get(emit.cause.emitKey) ?? workflowEventId(w.name, s.id, emit.cause.emitKey));
+          : (ids.get(emit.cause.emitKey) ?? this.eventId(w, s.id, emit.cause.emitKey));
       return {
         specversion: "1.0",
         id,
-        source: `/agentwire/workflows/${w.name}`,
+        source: workflowSource(w.name),
         type: emit.type,
         time: new Date().toISOString(),
         datacontenttype: "application/json",
-        data: emit.data,
+        data: valid.data,
         correlationid: s.id,
         causationid,
         hopcount: emit.hopcount,
       };
+    }
+
+    /** Derives, before a transaction (which cannot await), the ids these instances may publish. */
+    private async prepareIds(correlationIds: readonly string[]): Promise<void> {
+      const names = registry.workflows.map((w) => w.name);
+      await this.ids.prepare(await eventIdKey(this.env), names, correlationIds);
+    }
+
+    private eventId(w: Workflow, id: string, emitKey: string): string {
+      return this.ids.get(w.name, id, emitKey);
     }
 
     /** Flushes the outbox, then sets the alarm for the next deadline (or a retry of the flush). */

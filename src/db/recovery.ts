@@ -53,9 +53,10 @@ export interface DeadLetterFilter {
 function where(f: DeadLetterFilter): [string, (string | number)[]] {
   const clauses: [string, (string | number)[]][] = [];
   if (f.ids) clauses.push([`seq IN (${f.ids.map(() => "?").join(", ") || "NULL"})`, f.ids]);
-  if (f.status) clauses.push(["status = ?", [f.status]]);
-  if (f.agent) clauses.push(["agent = ?", [f.agent]]);
-  if (f.correlationid) clauses.push(["json_extract(message, '$.event.correlationid') = ?", [f.correlationid]]);
+  if (f.status !== undefined) clauses.push(["status = ?", [f.status]]);
+  if (f.agent !== undefined) clauses.push(["agent = ?", [f.agent]]);
+  if (f.correlationid !== undefined)
+    clauses.push(["json_extract(message, '$.event.correlationid') = ?", [f.correlationid]]);
   if (f.from !== undefined) clauses.push(["recorded_at >= ?", [f.from]]);
   if (f.to !== undefined) clauses.push(["recorded_at < ?", [f.to]]);
   if (f.before !== undefined) clauses.push(["seq < ?", [f.before]]);

@@ -1,16 +1,26 @@
 // The HTTP surface: one sub-app per resource, one error handler, JSON everywhere.
 import { Hono } from "hono";
 import type { Registry } from "../registry";
+import { isAdmin } from "./auth";
 import { errorBody, onError } from "./errors";
 import { eventsRoutes } from "./events";
 import { agentRoutes, deadLetterRoutes, replayRoutes } from "./recovery";
 import { statsRoutes } from "./stats";
+import { sweepRoutes } from "./sweep";
+import { violationsRoutes } from "./violations";
 import { workflowsRoutes } from "./workflows";
 
 export function createApp(registry: Registry) {
   const app = new Hono<{ Bindings: Env }>();
-  app.get("/", (c) =>
-    c.json({
+  // Every answer is JSON and says so: no browser may sniff it into something else.
+  app.use(async (c, next) => {
+    await next();
+    c.header("X-Content-Type-Options", "nosniff");
+  });
+  // The listing names the agents and workflows: only the admin token sees it.
+  app.get("/", async (c) => {
+    if (!(await isAdmin(c.req.header("authorization"), c.env))) return c.json({ name: "agentwire" });
+    return c.json({
       name: "agentwire",
       endpoints: [
         "POST /v1/events",
@@ -25,20 +35,25 @@ export function createApp(registry: Registry) {
         "POST /v1/dead-letters/:id/replay",
         "POST /v1/dead-letters/replay",
         "POST /v1/replay",
+        "GET /v1/violations",
         "GET /v1/agents",
         "POST /v1/agents/:name/pause",
         "POST /v1/agents/:name/resume",
+        "GET /v1/sweep",
+        "POST /v1/sweep",
       ],
       agents: registry.agents.map((a) => a.name),
       workflows: registry.workflows.map((w) => w.name),
-    }),
-  );
+    });
+  });
   app.route("/v1/events", eventsRoutes(registry));
   app.route("/v1/workflows", workflowsRoutes());
   app.route("/v1/stats", statsRoutes());
   app.route("/v1/dead-letters", deadLetterRoutes());
   app.route("/v1/replay", replayRoutes(registry));
   app.route("/v1/agents", agentRoutes(registry));
+  app.route("/v1/violations", violationsRoutes());
+  app.route("/v1/sweep", sweepRoutes(registry));
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(onError);
   return app;

@@ -19,7 +19,16 @@ export function useDevServer(vars: Record<string, string> = {}): Target {
     server = await startDev({
       port: await freePort(),
       persistTo: dir,
-      vars: { WEBHOOK_SECRET: SECRET, ADMIN_TOKEN, RETRY_BASE_DELAY_SECONDS: "0", ...vars },
+      // Every var the server relies on; its own env file, so a developer's .dev.vars is never read.
+      vars: {
+        WEBHOOK_SECRET: SECRET,
+        ADMIN_TOKEN,
+        EVENT_ID_SECRET: "e2e-event-id-secret-0123456789abcdef",
+        RETRY_BASE_DELAY_SECONDS: "0",
+        ANTHROPIC_API_KEY: "",
+        ANTHROPIC_BASE_URL: "",
+        ...vars,
+      },
     });
     target.url = server.url;
   });
