@@ -1,7 +1,7 @@
 // Tests run inside workerd with real local bindings (Miniflare D1, Queues, Durable Objects), from
 // the same wrangler.toml as production; only secrets and retry delays are overridden.
 import path from "node:path";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig(async () => {

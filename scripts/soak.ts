@@ -57,14 +57,12 @@ const fake = fakeMessagesApi((req) => {
   };
 });
 const modelServer = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on("data", (c: Buffer) => chunks.push(c));
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (chunk: string) => (body += chunk));
   req.on("end", () => {
     void (async () => {
-      const reply = await fake.fetch(`http://127.0.0.1${req.url ?? "/"}`, {
-        method: req.method ?? "POST",
-        body: Buffer.concat(chunks).toString(),
-      });
+      const reply = await fake.fetch(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method ?? "POST", body });
       res.writeHead(reply.status, Object.fromEntries(reply.headers));
       res.end(await reply.text());
     })();
