@@ -1,13 +1,20 @@
-// Structured logs: one JSON object per line, so Workers Logs can filter on any field
-// (event id, type, correlationid, agent, status, latency).
+// Structured logs: one object per line. Workers Logs indexes the fields of a logged object (a
+// pre-stringified line may land as one `message` field), so every field can be filtered on in the
+// dashboard: event id, type, correlationid, traceId, agent, status, latency.
 export type LogFields = Record<string, string | number | boolean | null | undefined | readonly string[]>;
 
 export function log(msg: string, fields: LogFields): void {
-  console.log(JSON.stringify({ msg, ...fields }));
+  console.log({ msg, ...fields });
 }
 
+/** A failure: its message, and its stack when it has one (never a request body or a secret). */
 export function logError(msg: string, fields: LogFields, error: unknown): void {
-  console.error(JSON.stringify({ msg, ...fields, error: errorMessage(error) }));
+  console.error({
+    msg,
+    ...fields,
+    error: errorMessage(error),
+    ...(error instanceof Error && error.stack ? { stack: error.stack } : {}),
+  });
 }
 
 export function errorMessage(error: unknown): string {

@@ -3,6 +3,7 @@
 // their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
 // An event whose publisher does not declare its type is neither logged nor routed: it is recorded
 // as a policy violation.
+import { traceIdOf } from "./trace";
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
 import { recordViolations } from "../db/violations";
@@ -16,7 +17,7 @@ import { subscribersOf } from "./subscriptions";
 
 export async function routeEvents(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
   const started = Date.now();
-  const config = settings(env);
+  const config = settings(env, "runs");
   const entries = new Map<string, LogEntry>();
   const refused: PublisherViolation[] = [];
   for (const message of batch.messages) {
@@ -72,6 +73,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
         source: event.source,
         type: event.type,
         correlationid: event.correlationid,
+        traceId: traceIdOf(event),
         hopcount: event.hopcount,
         status,
         ...(l?.parked ? { reason: l.parked } : {}),

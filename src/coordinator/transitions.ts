@@ -6,6 +6,8 @@ export type Status = "running" | "awaiting_approval" | "completed" | "rejected" 
 
 export interface Result extends ResultEvent {
   hopcount: number;
+  /** The W3C trace context, carried onto the workflow's own events. */
+  traceparent?: string;
 }
 
 export interface InstanceState {

@@ -11,6 +11,7 @@ import { sendAll } from "../bus/publish";
 import { recordViolations } from "../db/violations";
 import { recordWorkflows, type WorkflowRecord } from "../db/workflows";
 import { HealInput, type HealReport } from "./heal";
+import { traceIdOf } from "../bus/trace";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import type { Workflow } from "./define";
@@ -47,6 +48,7 @@ const toResult = (e: Envelope): Result => ({
   source: e.source,
   data: e.data,
   hopcount: e.hopcount,
+  ...(e.traceparent === undefined ? {} : { traceparent: e.traceparent }),
   ...(e.budgetlimited === true ? { budgetLimited: true } : {}),
 });
 
@@ -237,9 +239,18 @@ export function coordinatorClass(registry: Registry) {
       log("workflow", {
         workflow: w.name,
         correlationid: s.id,
+        traceId: traceIdOf(s.start),
         status: s.status,
         version: s.version,
         emitted: t.emits.map((e) => e.type),
+        ...(s.verdict
+          ? {
+              decision: s.verdict.decision,
+              by: s.verdict.by,
+              reasons: s.verdict.reasons.map((r) => r.slice(0, 200)),
+              ...(s.verdict.approver ? { approver: s.verdict.approver.by } : {}),
+            }
+          : {}),
       });
     }
 
@@ -263,6 +274,7 @@ export function coordinatorClass(registry: Registry) {
         correlationid: s.id,
         causationid,
         hopcount: emit.hopcount,
+        ...(s.start.traceparent === undefined ? {} : { traceparent: s.start.traceparent }),
       };
     }
 

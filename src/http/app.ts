@@ -4,6 +4,7 @@ import type { Registry } from "../registry";
 import { isAdmin } from "./auth";
 import { errorBody, onError } from "./errors";
 import { eventsRoutes } from "./events";
+import { healthRoutes } from "./health";
 import { agentRoutes, deadLetterRoutes, replayRoutes } from "./recovery";
 import { statsRoutes } from "./stats";
 import { sweepRoutes } from "./sweep";
@@ -23,6 +24,7 @@ export function createApp(registry: Registry) {
     return c.json({
       name: "agentwire",
       endpoints: [
+        "GET /v1/health",
         "POST /v1/events",
         "GET /v1/events",
         "GET /v1/events/:id",
@@ -46,6 +48,7 @@ export function createApp(registry: Registry) {
       workflows: registry.workflows.map((w) => w.name),
     });
   });
+  app.route("/v1/health", healthRoutes());
   app.route("/v1/events", eventsRoutes(registry));
   app.route("/v1/workflows", workflowsRoutes());
   app.route("/v1/stats", statsRoutes());

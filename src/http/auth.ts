@@ -1,5 +1,6 @@
 // Bearer-token auth for reads and admin actions. Tokens are compared as SHA-256 digests with
 // timingSafeEqual, so neither their content nor their length leaks through timing.
+import { log } from "../log";
 import { createMiddleware } from "hono/factory";
 import { settings } from "../config";
 import { HttpError } from "./errors";
@@ -15,7 +16,7 @@ export async function tokensEqual(given: string, expected: string): Promise<bool
 /** Whether an Authorization header carries the admin token. */
 export async function isAdmin(header: string | undefined, env: Env): Promise<boolean> {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  return match?.[1] !== undefined && (await tokensEqual(match[1], settings(env).ADMIN_TOKEN));
+  return match?.[1] !== undefined && (await tokensEqual(match[1], settings(env, "admin").ADMIN_TOKEN));
 }
 
 export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
@@ -23,4 +24,15 @@ export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) 
     throw new HttpError(401, "unauthorized", "send Authorization: Bearer <ADMIN_TOKEN>");
   }
   await next();
+  // Every state-changing admin action leaves a line: what, the answer, and from where (the token
+  // is the only identity an admin has; approvals also name their approver in the workflow's line).
+  if (c.req.method !== "GET") {
+    log("admin.action", {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      by: "admin token",
+      ip: c.req.header("cf-connecting-ip") ?? null,
+    });
+  }
 });

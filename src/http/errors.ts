@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { ConfigError } from "../config";
 import { logError } from "../log";
 
 export class HttpError extends Error {
@@ -23,6 +24,17 @@ export function errorBody(code: string, message: string, issues?: readonly z.cor
 export function onError(error: Error, c: Context) {
   if (error instanceof HttpError) {
     return c.json(errorBody(error.code, error.message, error.issues), error.status, error.headers);
+  }
+  // A part of agentwire whose settings are wrong answers 503 with the reasons (names and fixes only).
+  if (error instanceof ConfigError) {
+    const problems = error.problems.map(({ name, problem, fix }) => ({ name, problem, fix }));
+    return c.json({ error: { code: "misconfigured", message: error.message, problems } }, 503);
+  }
+  // `npx wrangler dev` without the migrations: say how to apply them instead of "internal error".
+  if (/no such table/i.test(error.message)) {
+    const message =
+      "the database has no tables: apply the migrations (`npm run dev` does; or `npx wrangler d1 migrations apply DB --local`)";
+    return c.json(errorBody("database_not_migrated", message), 503);
   }
   logError("http.error", { method: c.req.method, path: c.req.path }, error);
   return c.json(errorBody("internal", "internal error"), 500);

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { getEvent, listEvents } from "../db/events";
 import { ingest } from "../ingest/ingest";
+import { log } from "../log";
 import type { Registry } from "../registry";
 import { requireAdmin } from "./auth";
 import { HttpError } from "./errors";
@@ -19,7 +20,17 @@ export function eventsRoutes(registry: Registry) {
   return new Hono<{ Bindings: Env }>()
     .post("/", async (c) => {
       const result = await ingest(c.req.raw, c.env, registry.catalog);
-      if (!result.ok) throw new HttpError(result.status, result.code, result.message, result.issues, result.headers);
+      if (!result.ok) {
+        // Why a webhook was refused, never its body or signature.
+        log("ingest.rejected", {
+          status: result.status,
+          code: result.code,
+          reason: result.message.slice(0, 300),
+          webhookId: c.req.header("webhook-id")?.slice(0, 128),
+          contentType: c.req.header("content-type")?.slice(0, 100),
+        });
+        throw new HttpError(result.status, result.code, result.message, result.issues, result.headers);
+      }
       return c.json({ accepted: result.accepted.map(({ id, duplicate }) => ({ id, duplicate })) }, 202);
     })
     .get("/", requireAdmin, async (c) => {

@@ -1,6 +1,7 @@
 // Ingest: verify the signature over the raw body, parse and validate every event, refuse what an
 // outside sender may not say, then put the new events on the events queue. All or nothing: a
 // rejected request enqueues nothing and writes nothing.
+import { mintTraceparent, traceIdOf } from "../bus/trace";
 import { type Catalog, entryOf, validateData } from "../bus/catalog";
 import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
 import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/publishers";
@@ -26,7 +27,7 @@ const MAX_WEBHOOK_ID = 256;
 
 export async function ingest(request: Request, env: Env, catalog: Catalog): Promise<IngestResult> {
   const started = Date.now();
-  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS } = settings(env);
+  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS } = settings(env, "ingest");
   const webhook = {
     id: request.headers.get("webhook-id"),
     timestamp: request.headers.get("webhook-timestamp"),
@@ -47,9 +48,11 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
   if (!parsed.ok) return parsed;
   const events: Envelope[] = [];
   for (const [i, candidate] of parsed.events.entries()) {
-    const event = checkEvent(candidate, catalog, settings(env).MAX_HOPS);
+    const event = checkEvent(candidate, catalog, settings(env, "ingest").MAX_HOPS);
     if (!event.ok) return { ...event, message: (parsed.mode === "batch" ? `event ${i}: ` : "") + event.message };
-    events.push(event.event);
+    // Every event carries a trace context from here on: the sender's, or a fresh one.
+    const { event: e } = event;
+    events.push(e.traceparent === undefined ? { ...e, traceparent: mintTraceparent() } : e);
   }
 
   // Events, not requests, counted per verified sender (the secret that verified the request): the
@@ -102,6 +105,7 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
       source: event.source,
       type: event.type,
       correlationid: event.correlationid,
+      traceId: traceIdOf(event),
       status: accepted[i]?.duplicate ? "duplicate" : "accepted",
       mode: parsed.mode,
       webhookId: webhook.id,

@@ -1,6 +1,7 @@
 // The tasks queue consumer: claims the batch's runs in one D1 batch and runs the agents concurrently;
 // each run, as soon as it finishes, publishes what it emitted, records its outcome and is acked or
 // retried on its own, so a slow model call in one delivery holds back no other.
+import { traceIdOf } from "../bus/trace";
 import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envelope";
 import { eventIdKey } from "../bus/ids";
 import { sendAll } from "../bus/publish";
@@ -29,7 +30,8 @@ interface Task {
 
 /** A failed run keeps the policy violations it committed before failing. */
 type Outcome = { startedAt: number; finishedAt: number; model?: ModelAccounting; violations: Violation[] } & (
-  { ok: true; events: Envelope[] } | { ok: false; message: string; retryable: boolean; delaySeconds?: number }
+  | { ok: true; events: Envelope[] }
+  | { ok: false; message: string; retryable: boolean; delaySeconds?: number; stack?: string }
 );
 type Retry = (task: Task, delaySeconds?: number) => void;
 
@@ -56,7 +58,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     Date.now(),
     CLAIM_LEASE_MS,
   );
-  const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env);
+  const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env, "runs");
   const retry: Retry = (task, delaySeconds) =>
     task.message.retry({
       delaySeconds:
@@ -148,11 +150,11 @@ async function completeRun(task: Task, outcome: Outcome, env: Env, retry: Retry)
     });
     task.message.ack();
   } else if (record.error.retryable) {
-    log("agent.run", { ...fields, error: record.error.message, ...modelFields(record.model) });
+    log("agent.run", { ...fields, error: record.error.message, stack: stackOf(outcome), ...modelFields(record.model) });
     retry(task, record.error.delaySeconds);
   } else {
     // A permanent failure goes straight to the dead-letter queue, whose consumer records it.
-    log("agent.run", { ...fields, status: "dead_lettered", error: record.error.message });
+    log("agent.run", { ...fields, status: "dead_lettered", error: record.error.message, stack: stackOf(outcome) });
     await env.DEAD_LETTERS.send(task.body, { contentType: "json" });
     task.message.ack();
   }
@@ -196,9 +198,12 @@ async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps, 
       });
     }
     const retryable = !(error instanceof AgentError && !error.retryable);
-    return timed({ ok: false, message: errorMessage(error), retryable });
+    const stack = error instanceof Error ? error.stack : undefined;
+    return timed({ ok: false, message: errorMessage(error), retryable, ...(stack ? { stack } : {}) });
   }
 }
+
+const stackOf = (outcome: Outcome) => (!outcome.ok && outcome.stack ? outcome.stack : undefined);
 
 function modelFields(model: ModelAccounting | undefined) {
   if (!model) return {};
@@ -218,6 +223,7 @@ function logFields(task: Task) {
     eventId: event.id,
     type: event.type,
     correlationid: event.correlationid,
+    traceId: traceIdOf(event),
     agent,
     attempt: task.message.attempts,
   };

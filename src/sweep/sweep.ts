@@ -70,7 +70,7 @@ interface Heal {
 }
 
 export async function sweep(env: Env, registry: Registry, options: SweepOptions = {}): Promise<SweepReport> {
-  const config = settings(env);
+  const config = settings(env, "runs");
   const startedAt = Date.now();
   const graceMs = 1000 * (options.graceSeconds ?? config.SWEEP_GRACE_SECONDS);
   const w: SweepWindow = {
