@@ -115,5 +115,5 @@ escalation when the order is unusual in a way these instructions do not cover.`,
     local: ({ data }) => fraudRules(data),
     guard: ({ data }, decision, ctx) => fraudFloor(data, decision, ctx),
   },
-  handle: (event, assessment) => [{ type: "fraud.assessed", data: { orderId: event.data.orderId, ...assessment } }],
+  handle: ({ event, decision }) => [{ type: "fraud.assessed", data: { orderId: event.data.orderId, ...decision } }],
 });

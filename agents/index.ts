@@ -1,5 +1,6 @@
 // The registry: adding an agent or workflow is adding its file and one line here.
 import { defineRegistry } from "../src/registry";
+import { capabilities } from "./capabilities";
 import { catalog } from "./catalog";
 import fraudScreen from "./fraud-screen";
 import inventory from "./inventory";
@@ -13,4 +14,4 @@ import userScreeningWorkflow from "./user-screening-workflow";
 export const agents = [fraudScreen, inventory, shippingQuote, securityAudit, profileEnrichment, supportTriage];
 export const workflows = [orderWorkflow, userScreeningWorkflow];
 
-export const registry = defineRegistry({ catalog, agents, workflows });
+export const registry = defineRegistry({ catalog, agents, workflows, capabilities });

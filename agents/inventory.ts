@@ -7,7 +7,7 @@ export default defineAgent({
   description: "Reserves the order's items (all or nothing); releases them if the order is rejected or times out.",
   subscribes: ["order.placed", "order.rejected", "order.timed_out"],
   emits: ["inventory.reserved", "inventory.unavailable", "inventory.released"],
-  async handle(event, ctx) {
+  async handle({ event, ctx }) {
     if (event.type !== "order.placed") {
       const orderId = event.type === "order.rejected" ? event.data.orderId : event.data.workflowId;
       const released = await ctx.stock.release(orderId);

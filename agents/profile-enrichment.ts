@@ -9,7 +9,7 @@ export default defineAgent({
   description: "Enriches a new user's profile from their email domain.",
   subscribes: ["user.created"],
   emits: ["profile.enriched"],
-  handle({ data }) {
+  handle({ event: { data } }) {
     const emailDomain = data.email.split("@")[1]?.toLowerCase() ?? "";
     const company = FREEMAIL.has(emailDomain) || DISPOSABLE.has(emailDomain) ? undefined : emailDomain.split(".")[0];
     return [

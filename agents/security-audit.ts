@@ -9,7 +9,7 @@ export default defineAgent({
   description: "Flags a new user whose email domain, country or signup address is known bad.",
   subscribes: ["user.created"],
   emits: ["security.audited"],
-  handle({ data }) {
+  handle({ event: { data } }) {
     const findings: string[] = [];
     const domain = data.email.split("@")[1]?.toLowerCase() ?? "";
     if (BLOCKED_DOMAINS.has(domain)) findings.push(`email domain ${domain} is blocklisted`);

@@ -13,7 +13,7 @@ export default defineAgent({
   description: "Quotes carrier, cost and ETA for the order's destination.",
   subscribes: ["order.placed"],
   emits: ["shipping.quoted"],
-  handle(event) {
+  handle({ event }) {
     const { orderId, items, shippingAddress } = event.data;
     const country = shippingAddress.country;
     const zone = country === "US" ? ZONES.domestic : EUROPE.has(country) ? ZONES.europe : ZONES.world;

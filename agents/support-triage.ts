@@ -56,5 +56,7 @@ never promise refunds or dates.`,
       };
     },
   },
-  handle: (event, triage) => [{ type: "support.ticket.triaged", data: { ticketId: event.data.ticketId, ...triage } }],
+  handle: ({ event, decision }) => [
+    { type: "support.ticket.triaged", data: { ticketId: event.data.ticketId, ...decision } },
+  ],
 });

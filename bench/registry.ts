@@ -5,6 +5,7 @@ import { agents, workflows } from "../agents";
 import { catalog } from "../agents/catalog";
 import { type Catalog, type CatalogEntry, defineCatalog, external, internal } from "../src/bus/catalog";
 import { all, workflowDefiner } from "../src/coordinator/define";
+import { capabilities } from "../agents/capabilities";
 import { defineRegistry } from "../src/registry";
 import { agentDefiner } from "../src/runtime/define";
 
@@ -34,7 +35,7 @@ const fanAgents = LINKS.map((k) =>
     description: `simulated parallel agent ${k}`,
     subscribes: k <= 3 ? ["bench.fanout3", "bench.fanout8"] : ["bench.fanout8"],
     emits: [`bench.done.${k}`],
-    async handle(event) {
+    async handle({ event }) {
       const data = Sim.parse(event.data);
       await sleep(data.latencyMs);
       return [{ type: `bench.done.${k}`, data }];
@@ -49,7 +50,7 @@ const chainAgents = LINKS.map((k) =>
     subscribes: k === 1 ? ["bench.chain3", "bench.chain8"] : [`bench.link.${k - 1}`],
     filter: (event) => Sim.parse(event.data).n >= k,
     emits: [`bench.link.${k}`],
-    async handle(event) {
+    async handle({ event }) {
       const data = Sim.parse(event.data);
       await sleep(data.latencyMs);
       return [{ type: `bench.link.${k}`, data }];
@@ -72,6 +73,7 @@ const benchWorkflow = (name: string, startsOn: string, slots: string[]) =>
 export const benchRegistry = defineRegistry({
   catalog: benchCatalog,
   agents: [...agents, ...fanAgents, ...chainAgents],
+  capabilities,
   workflows: [
     ...workflows,
     benchWorkflow("fanout-3", "bench.fanout3", ["bench.done.1", "bench.done.2", "bench.done.3"]),

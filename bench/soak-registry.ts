@@ -5,6 +5,7 @@ import { z } from "zod";
 import { agents, workflows } from "../agents";
 import { catalog } from "../agents/catalog";
 import { defineCatalog, external } from "../src/bus/catalog";
+import { capabilities } from "../agents/capabilities";
 import { defineRegistry } from "../src/registry";
 import { type Agent, agentDefiner } from "../src/runtime/define";
 
@@ -21,11 +22,11 @@ export const FAIL_ONCE_SHARE = 0.05;
 
 const failingOnce = (agent: Agent): Agent => ({
   ...agent,
-  handle: (event, ctx, decision) => {
-    if (ctx.attempt === 1 && fraction(`${event.id}/${agent.name}`) < FAIL_ONCE_SHARE) {
+  handle: (input) => {
+    if (input.ctx.attempt === 1 && fraction(`${input.event.id}/${agent.name}`) < FAIL_ONCE_SHARE) {
       throw new Error("soak: injected first-attempt failure");
     }
-    return agent.handle(event, ctx, decision);
+    return agent.handle(input);
   },
 });
 
@@ -43,4 +44,5 @@ export const soakRegistry = defineRegistry({
   catalog: soakCatalog,
   agents: [...agents.map(failingOnce), poisoned],
   workflows,
+  capabilities,
 });

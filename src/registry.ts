@@ -16,6 +16,8 @@ export interface Registry {
   coordinates(type: string): boolean;
   /** Whether this event's source may publish its type (see src/bus/publishers.ts). */
   mayPublish: (event: { source: string; type: string }) => PublishCheck;
+  /** What agents may use, built per batch from the env: the app declares it, the runtime lends it. */
+  capabilities: (env: Env) => Record<string, unknown>;
 }
 
 /** Every type a workflow's coordinator publishes: its outcomes, its timeout and its approvals. */
@@ -27,10 +29,23 @@ export const workflowPublishes = (w: Workflow): string[] => [
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
+/**
+ * The app's registry: its catalog, agents, workflows, and the capabilities its agents may use.
+ *
+ * @example
+ * export const registry = defineRegistry({
+ *   catalog,
+ *   agents: [fraudScreen, inventory],
+ *   workflows: [orderWorkflow],
+ *   capabilities: (env) => ({ stock: d1Stock(env.DB) }), // handlers get ctx.stock
+ * });
+ */
 export function defineRegistry(spec: {
   catalog: Catalog;
   agents: readonly Agent[];
   workflows?: readonly Workflow[];
+  /** Default: none; handlers get only ctx.attempt. */
+  capabilities?: (env: Env) => object;
 }): Registry {
   const workflows = spec.workflows ?? [];
   const problems: string[] = [];
@@ -84,6 +99,7 @@ export function defineRegistry(spec: {
     workflow: (name) => flows.get(name),
     coordinates: (type) => coordinated.has(type),
     mayPublish: (event) => checkPublisher(spec.catalog, declared, event),
+    capabilities: (env) => ({ ...spec.capabilities?.(env) }),
   };
 }
 

@@ -9,7 +9,7 @@ import worker from "./support/worker";
 
 const NOV = new Date("2026-11-22T12:00:00Z");
 const fetchWith = (request: Request, vars: Record<string, unknown>) =>
-  worker.fetch(request, { ...env, ...vars } as Env, createExecutionContext());
+  worker.fetch(request, { ...env, ...vars }, createExecutionContext());
 
 describe("checkConfig", () => {
   it("accepts the test configuration", () => {

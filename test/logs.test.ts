@@ -62,8 +62,10 @@ describe("log lines", () => {
     const order = orderPlaced();
     expect((await postEvents(order)).status).toBe(202);
     await waitFor(() =>
-      (lines as Line[]).some(
-        (l) => l.msg === "workflow" && l.correlationid === order.correlationid && l.status === "completed",
+      Promise.resolve(
+        (lines as Line[]).some(
+          (l) => l.msg === "workflow" && l.correlationid === order.correlationid && l.status === "completed",
+        ),
       ),
     );
     expect(lines.every((l) => typeof l === "object" && l !== null && "msg" in l)).toBe(true);

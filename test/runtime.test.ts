@@ -3,7 +3,6 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TaskMessage } from "../src/bus/envelope";
 import { normalize } from "../src/bus/envelope";
-import { reserve } from "../src/db/stock";
 import worker from "./support/worker";
 import { count, orderPlaced, postEvents, runsOf, uniqueId, waitFor } from "./support/helpers";
 
@@ -108,58 +107,5 @@ describe("agent runtime", () => {
     const result = await runBatch([{ id: "crashed", body: task, attempts: 2 }]);
     expect(result.explicitAcks).toEqual(["crashed"]);
     expect(await runsOf(order.id)).toMatchObject([{ status: "succeeded", attempt: 2 }]);
-  });
-
-  it("never oversells: concurrent orders for the last unit reserve it once", async () => {
-    const sku = uniqueId("SKU");
-    await env.DB.prepare("INSERT INTO stock (sku, available) VALUES (?, 1)").bind(sku).run();
-    const orders = [
-      orderPlaced(undefined, { items: [{ sku, qty: 1 }] }),
-      orderPlaced(undefined, { items: [{ sku, qty: 1 }] }),
-    ];
-    const responses = await Promise.all(orders.map((o) => postEvents(o)));
-    expect(responses.map((r) => r.status)).toEqual([202, 202]);
-    const outcomes = await waitFor(async () => {
-      const { results } = await env.DB.prepare(
-        `SELECT type FROM events WHERE causation_id IN (?, ?) AND type LIKE 'inventory.%' ORDER BY type`,
-      )
-        .bind(orders[0]?.id, orders[1]?.id)
-        .all<{ type: string }>();
-      return results.length === 2 && results.map((r) => r.type);
-    });
-    expect(outcomes).toEqual(["inventory.reserved", "inventory.unavailable"]);
-    expect(await stockOf(sku)).toBe(0);
-  });
-
-  it("reserves all or nothing under many concurrent callers, idempotently", async () => {
-    const sku = uniqueId("SKU");
-    await env.DB.prepare("INSERT INTO stock (sku, available) VALUES (?, 3)").bind(sku).run();
-    const results = await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        reserve(
-          env.DB,
-          `r-${sku}-${i}`,
-          [
-            { sku, qty: 1 },
-            { sku: "SKU-2", qty: 1 },
-          ],
-          Date.now(),
-        ),
-      ),
-    );
-    expect(results.filter((r) => r.ok)).toHaveLength(3);
-    expect(results.filter((r) => !r.ok)).toEqual(
-      Array.from({ length: 7 }, () => expect.objectContaining({ reason: "insufficient_stock" })),
-    );
-    expect(await stockOf(sku)).toBe(0);
-    // Reserving again under the same id changes nothing.
-    expect(await reserve(env.DB, `r-${sku}-0`, [{ sku, qty: 1 }], Date.now())).toEqual({
-      ok: true,
-      reservationId: `r-${sku}-0`,
-    });
-    expect(await reserve(env.DB, "r-unknown", [{ sku: "NO-SUCH-SKU", qty: 1 }], Date.now())).toMatchObject({
-      ok: false,
-      reason: "unknown_sku",
-    });
   });
 });

@@ -7,32 +7,17 @@ import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
 import type { Effort, Tier } from "../models/catalog";
 
-export interface StockItem {
-  sku: string;
-  qty: number;
-}
-
-export type ReserveResult =
-  | { ok: true; reservationId: string }
-  | { ok: false; reason: "insufficient_stock" | "unknown_sku" | "cancelled"; message: string };
-
-/** Capabilities the runtime lends an agent; agents never touch bindings themselves. */
-export interface AgentContext {
+/**
+ * What the runtime lends a handler: the delivery attempt (from 1) and the capabilities the registry
+ * declares (`defineRegistry({ capabilities: (env) => ({ ... }) })`). Agents never touch bindings.
+ */
+export type AgentContext<Caps = unknown> = Caps & {
   /** The queue delivery attempt, from 1. */
   attempt: number;
-  stock: {
-    /** Atomically reserves every item or none; idempotent per reservation id. */
-    reserve(reservationId: string, items: readonly StockItem[]): Promise<ReserveResult>;
-    /**
-     * Returns a held reservation to stock; false if none was held. Either way the id is closed: a
-     * reservation attempted after its release (a late delivery) is refused as cancelled.
-     */
-    release(reservationId: string): Promise<boolean>;
-  };
-}
+};
 
-/** What a handler returns: events to publish. */
-export interface Emit {
+/** What a handler returns: one event to publish (the runtime adds ids, source and extensions). */
+export interface Publish {
   type: string;
   data: unknown;
   subject?: string;
@@ -89,8 +74,18 @@ export interface Agent {
   filter?: (event: Envelope) => boolean;
   emits: readonly string[];
   model?: ModelSpec<Envelope, z.ZodType>;
-  /** For a model-backed agent, `decision` is the validated model output. */
-  handle: (event: Envelope, ctx: AgentContext, decision: unknown) => Promise<readonly Emit[]> | readonly Emit[];
+  /** For a model-backed agent, `decision` is the validated model output; otherwise undefined. */
+  handle: (
+    input: HandlerInput<Envelope, unknown, Record<string, unknown>>,
+  ) => Promise<readonly Publish[]> | readonly Publish[];
+}
+
+/** The one object every handler receives, plain or model-backed: add a field, move no argument. */
+export interface HandlerInput<Ev, D, Caps> {
+  event: Ev;
+  /** The model-backed agent's validated decision; undefined for a plain agent. */
+  decision: D;
+  ctx: AgentContext<Caps>;
 }
 
 type TypeOf<C extends Catalog> = keyof C & string;
@@ -103,48 +98,87 @@ export type EmitOf<C extends Catalog, E extends TypeOf<C>> = {
   [T in E]: { type: T; data: DataOf<C, T>; subject?: string };
 }[E];
 
-export interface AgentSpec<C extends Catalog, S extends Pattern, E extends TypeOf<C>> {
-  /** kebab-case, unique in the registry; part of every emitted event's source. */
+/**
+ * A plain agent: what it hears, what it may publish, and a handler.
+ *
+ * @example
+ * export default defineAgent({
+ *   name: "vip-desk",
+ *   description: "Flags large orders.",
+ *   subscribes: ["order.placed"],          // exact types, prefix wildcards ("order.*") or "*"
+ *   filter: (event) => event.data.amount > 1000, // optional; default: every matching event
+ *   emits: ["order.flagged"],              // the only types it may publish
+ *   handle: ({ event }) => [{ type: "order.flagged", data: { orderId: event.data.orderId } }],
+ * });
+ */
+export interface AgentSpec<C extends Catalog, S extends Pattern, E extends TypeOf<C>, Caps> {
+  /** kebab-case, unique in the registry; part of every published event's source. */
   name: string;
+  /** One sentence for people (and, for a model-backed agent, its system prompt). */
   description: string;
+  /** Exact event types, prefix wildcards ("order.*") or "*". An agent never hears its own events by wildcard. */
   subscribes: readonly (S | TypeOf<C>)[];
+  /** Optional: hear only the events it returns true for. Default: every event matched. */
   filter?: (event: EventOf<C, S>) => boolean;
+  /** Every type it may publish; anything else is dropped and recorded as a policy violation. */
   emits: readonly E[];
-  handle: (event: EventOf<C, S>, ctx: AgentContext) => Promise<readonly EmitOf<C, E>[]> | readonly EmitOf<C, E>[];
+  /**
+   * Turns one event into events to publish. Throw `DeadLetter` to give up at once, `RetryAfter` to be
+   * retried after a delay; any other error is retried with exponential backoff, then dead-lettered.
+   */
+  handle: (
+    input: HandlerInput<EventOf<C, S>, undefined, Caps>,
+  ) => Promise<readonly EmitOf<C, E>[]> | readonly EmitOf<C, E>[];
 }
 
+/**
+ * A model-backed agent: the same, plus `model` — instructions, an output schema, and its tier policy.
+ * The handler receives the validated decision.
+ *
+ * @example
+ * export default defineAgent({
+ *   name: "fraud-screen",
+ *   description: "Scores an order's fraud risk.",
+ *   subscribes: ["order.placed"],
+ *   emits: ["fraud.assessed"],
+ *   model: {
+ *     instructions: "Assess the fraud risk of one order...",
+ *     output: z.object({ risk: z.enum(["low", "medium", "high"]), reasons: z.array(z.string()) }),
+ *     local: ({ data }) => ({ decision: rules(data), confidence: 0.9 }), // offline stand-in
+ *   },
+ *   handle: ({ event, decision }) => [{ type: "fraud.assessed", data: { orderId: event.data.orderId, ...decision } }],
+ * });
+ */
 export interface ModelAgentSpec<
   C extends Catalog,
   S extends Pattern,
   E extends TypeOf<C>,
   O extends z.ZodType,
-> extends Omit<AgentSpec<C, S, E>, "handle"> {
+  Caps,
+> extends Omit<AgentSpec<C, S, E, Caps>, "handle"> {
   model: ModelSpec<EventOf<C, S>, O>;
   /** Turns the validated decision into events to publish. */
   handle: (
-    event: EventOf<C, S>,
-    decision: z.output<O>,
-    ctx: AgentContext,
+    input: HandlerInput<EventOf<C, S>, z.output<O>, Caps>,
   ) => Promise<readonly EmitOf<C, E>[]> | readonly EmitOf<C, E>[];
 }
 
-export function agentDefiner<C extends Catalog>(_catalog: C) {
+/**
+ * `defineAgent` bound to an event catalog (typed `data` per event type) and to the capabilities the
+ * registry lends (typed `ctx`). The app's `agents/define.ts` makes one; agents import it from there.
+ */
+export function agentDefiner<C extends Catalog, Caps = unknown>(_catalog: C, _capabilities?: (env: Env) => Caps) {
   function defineAgent<const S extends Pattern, const E extends TypeOf<C>, O extends z.ZodType>(
-    spec: ModelAgentSpec<C, S, E, O>,
+    spec: ModelAgentSpec<C, S, E, O, Caps>,
   ): Agent;
-  function defineAgent<const S extends Pattern, const E extends TypeOf<C>>(spec: AgentSpec<C, S, E>): Agent;
+  function defineAgent<const S extends Pattern, const E extends TypeOf<C>>(spec: AgentSpec<C, S, E, Caps>): Agent;
   function defineAgent(
-    spec: AgentSpec<C, Pattern, TypeOf<C>> | ModelAgentSpec<C, Pattern, TypeOf<C>, z.ZodType>,
+    spec: AgentSpec<C, Pattern, TypeOf<C>, Caps> | ModelAgentSpec<C, Pattern, TypeOf<C>, z.ZodType, Caps>,
   ): Agent {
-    // The runtime checks every event against the patterns before calling in, and validates a model's
-    // decision against `output` before handing it over: that is what makes these erasures sound.
-    const erased = { kind: "agent", ...spec } as unknown as Agent;
-    if ("model" in spec) {
-      const handle = spec.handle as unknown as (e: Envelope, d: unknown, ctx: AgentContext) => readonly Emit[];
-      return { ...erased, handle: (event, ctx, decision) => handle(event, decision, ctx) };
-    }
-    const handle = spec.handle as unknown as (e: Envelope, ctx: AgentContext) => readonly Emit[];
-    return { ...erased, handle: (event, ctx) => handle(event, ctx) };
+    // The runtime checks every event against the patterns before calling in, validates a model's
+    // decision against `output` before handing it over, and builds ctx from the same capabilities:
+    // that is what makes this erasure sound.
+    return { kind: "agent", ...spec } as unknown as Agent;
   }
   return defineAgent;
 }

@@ -6,18 +6,7 @@ import type { Envelope } from "../bus/envelope";
 import { derivedId } from "../bus/ids";
 import { agentSource } from "../bus/subscriptions";
 import type { Violation } from "../db/runs";
-import type { Agent, Emit } from "./define";
-
-/** An error an agent run raises on purpose; `retryable: false` sends the delivery to the dead letters. */
-export class AgentError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = "AgentError";
-  }
-}
+import type { Agent, Publish } from "./define";
 
 /** The events to publish, or why the run fails for good; the violations found on the way either way. */
 export type Emitted = { violations: Violation[] } & ({ ok: true; events: Envelope[] } | { ok: false; message: string });
@@ -27,7 +16,7 @@ export async function emittedEvents(
   idKey: CryptoKey,
   agent: Agent,
   cause: Envelope,
-  emits: readonly Emit[],
+  emits: readonly Publish[],
   flags: { budgetLimited?: boolean } = {},
 ): Promise<Emitted> {
   const events: Envelope[] = [];

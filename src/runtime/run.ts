@@ -8,15 +8,14 @@ import { sendAll } from "../bus/publish";
 import { settings } from "../config";
 import { type Claim, type RunRecord, type Violation, claimRuns, finishRuns } from "../db/runs";
 import { holdDeliveries } from "../db/recovery";
-import { release, reserve } from "../db/stock";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { ledgerBudget } from "../models/budget-ledger";
 import { modelSetup } from "../models/catalog";
 import { modelClient } from "../models/client";
-import type { AgentContext } from "./define";
-import { AgentError, emittedEvents } from "./emit";
+import { emittedEvents } from "./emit";
+import { DeadLetter, RetryAfter } from "./errors";
 import { type ModelAccounting, accounting, decideWithModel, ModelRunError, type TierDeps } from "./tiers";
 
 /** A run whose worker vanished is taken over after this long. */
@@ -89,9 +88,10 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
 
   const deps: TierDeps = { client: modelClient(env), setup: () => modelSetup(env), budget: ledgerBudget(env.BUDGET) };
   const idKey = await eventIdKey(env);
+  const lent = registry.capabilities(env);
   await Promise.all(
     claimed.map(async (task) => {
-      const outcome = await runOne(task, env, registry, deps, idKey);
+      const outcome = await runOne(task, registry, deps, idKey, lent);
       try {
         await completeRun(task, outcome, env, retry);
       } catch (error) {
@@ -160,26 +160,27 @@ async function completeRun(task: Task, outcome: Outcome, env: Env, retry: Retry)
   }
 }
 
-async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps, idKey: CryptoKey): Promise<Outcome> {
+async function runOne(
+  task: Task,
+  registry: Registry,
+  deps: TierDeps,
+  idKey: CryptoKey,
+  lent: Record<string, unknown>,
+): Promise<Outcome> {
   const startedAt = Date.now();
   const violations: Violation[] = [];
   const timed = <T extends object>(o: T) => ({ ...o, violations, startedAt, finishedAt: Date.now() });
   const agent = registry.agent(task.body.agent);
   if (!agent)
     return timed({ ok: false, message: `no agent named "${task.body.agent}" is registered`, retryable: false });
-  const ctx: AgentContext = {
-    attempt: task.message.attempts,
-    stock: {
-      reserve: (reservationId, items) => reserve(env.DB, reservationId, items, Date.now()),
-      release: (reservationId) => release(env.DB, reservationId, Date.now()),
-    },
-  };
+  // The registry's capabilities, and the attempt (which no capability may shadow).
+  const ctx = { ...lent, attempt: task.message.attempts };
   const event = task.body.event;
   try {
     const decision = agent.model ? await decideWithModel(agent, event, deps) : undefined;
     const model = decision ? accounting(decision) : undefined;
     violations.push(...(decision?.violations ?? []));
-    const emits = await agent.handle(event, ctx, decision?.decision);
+    const emits = await agent.handle({ event, decision: decision?.decision, ctx });
     const flags = { budgetLimited: decision?.budgetLimited ?? false };
     const emitted = await emittedEvents(registry.catalog, idKey, agent, event, emits, flags);
     violations.push(...emitted.violations);
@@ -197,9 +198,12 @@ async function runOne(task: Task, env: Env, registry: Registry, deps: TierDeps, 
         model: accounting({ calls: error.calls }),
       });
     }
-    const retryable = !(error instanceof AgentError && !error.retryable);
+    if (error instanceof DeadLetter) return timed({ ok: false, message: error.message, retryable: false });
+    if (error instanceof RetryAfter) {
+      return timed({ ok: false, message: error.message, retryable: true, delaySeconds: error.seconds });
+    }
     const stack = error instanceof Error ? error.stack : undefined;
-    return timed({ ok: false, message: errorMessage(error), retryable, ...(stack ? { stack } : {}) });
+    return timed({ ok: false, message: errorMessage(error), retryable: true, ...(stack ? { stack } : {}) });
   }
 }
 

@@ -2,10 +2,11 @@
 import { z } from "zod";
 import { catalog } from "../../agents/catalog";
 import { agents, workflows } from "../../agents";
+import { capabilities } from "../../agents/capabilities";
 import { defineCatalog, external, internal } from "../../src/bus/catalog";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
-import { AgentError } from "../../src/runtime/emit";
+import { DeadLetter } from "../../src/runtime/errors";
 
 export const testCatalog = defineCatalog({
   ...catalog,
@@ -28,8 +29,8 @@ export const exploder = defineAgent({
   description: "Always fails.",
   subscribes: ["test.explode"],
   emits: [],
-  handle(event) {
-    if (event.data.mode === "permanent") throw new AgentError("permanently broken", false);
+  handle({ event }) {
+    if (event.data.mode === "permanent") throw new DeadLetter("permanently broken");
     throw new Error("kaboom");
   },
 });
@@ -40,7 +41,7 @@ export const rogue = defineAgent({
   description: "Tries to publish what it does not declare.",
   subscribes: ["test.rogue"],
   emits: ["test.echoed"],
-  handle(event) {
+  handle({ event }) {
     const note = event.data.note;
     return [
       { type: "test.echoed", data: { note } },
@@ -80,7 +81,7 @@ export const echo = defineAgent({
   description: "Echoes loop.* events.",
   subscribes: ["loop.*"],
   emits: ["loop.echoed"],
-  handle: (event) => [{ type: "loop.echoed", data: event.data as { n: number } }],
+  handle: ({ event }) => [{ type: "loop.echoed", data: event.data as { n: number } }],
 });
 
 /** Tries an undeclared type, then emits a declared one with invalid data: fails for good, with a violation. */
@@ -102,7 +103,7 @@ export const dawdler = defineAgent({
   description: "Answers after a delay.",
   subscribes: ["test.paced"],
   emits: ["test.paced.done"],
-  async handle(event) {
+  async handle({ event }) {
     await new Promise((r) => setTimeout(r, event.data.ms));
     return [{ type: "test.paced.done", data: { ms: event.data.ms } }];
   },
@@ -112,4 +113,5 @@ export const testRegistry = defineRegistry({
   catalog: testCatalog,
   agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler],
   workflows,
+  capabilities,
 });

@@ -1,0 +1,5 @@
+// What this app's agents may use. The registry lends these to every handler as `ctx`; replacing the
+// domain means replacing this file and its neighbours, not anything in src/.
+import { d1Stock } from "./stock";
+
+export const capabilities = (env: Env) => ({ stock: d1Stock(env.DB) });
