@@ -2,6 +2,11 @@
 import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/** A folder's import boundary: any import matching `regex` is an error with `message`. */
+const layer = (files, regex, message) => [
+  { files: [files], rules: { "no-restricted-imports": ["error", { patterns: [{ regex, message }] }] } },
+];
+
 export default tseslint.config(
   { ignores: ["node_modules", ".wrangler", "worker-configuration.d.ts", "*.config.mjs", "*.config.mts"] },
   eslint.configs.recommended,
@@ -15,6 +20,44 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
     },
   },
+  // The one-way flow, enforced: each folder may import only what sits below it (README → Architecture).
+  ...layer(
+    "src/db/**",
+    "^\\.\\./(?!log$|bus/envelope$)",
+    "src/db imports nothing above it (only ../log and ../bus/envelope)",
+  ),
+  ...layer(
+    "src/bus/**",
+    "^\\.\\./(?!log$|db/)",
+    "src/bus holds envelope, catalog, subscriptions and publish; it imports only db and log",
+  ),
+  ...layer("src/models/**", "^\\.\\./(?!log$)", "src/models is a leaf: only ../log"),
+  ...layer(
+    "src/ingest/**",
+    "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|registry)(/|$)",
+    "ingest comes before the queues: nothing downstream",
+  ),
+  ...layer(
+    "src/runtime/**",
+    "^\\.\\./(consumers|http|ingest|sweep|worker|coordinator)(/|$)",
+    "runtime runs one delivery: no consumers, http, ingest or coordinator",
+  ),
+  ...layer(
+    "src/coordinator/**",
+    "^\\.\\./(consumers|http|ingest|sweep|worker|runtime)(/|$)",
+    "the coordinator joins results: no consumers, http, ingest or runtime",
+  ),
+  ...layer(
+    "src/consumers/**",
+    "^\\.\\./(http|ingest|sweep|worker)(/|$)",
+    "queue consumers do not call http, ingest or the sweep",
+  ),
+  ...layer("src/http/**", "^\\.\\./(consumers|worker)(/|$)", "http goes through the bus, never into a consumer"),
+  ...layer(
+    "agents/**",
+    "^(?!zod$|\\.{1,2}/)|^(\\.\\./)+src/(?!define$)",
+    "agents import zod, each other and src/define only",
+  ),
   {
     files: ["test/**/*.ts"],
     rules: {

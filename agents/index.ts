@@ -1,5 +1,5 @@
 // The registry: adding an agent or workflow is adding its file and one line here.
-import { defineRegistry } from "../src/registry";
+import { defineRegistry } from "../src/define";
 import { capabilities } from "./capabilities";
 import { catalog } from "./catalog";
 import fraudScreen from "./fraud-screen";

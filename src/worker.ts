@@ -1,11 +1,11 @@
 // Builds the Worker from a registry: HTTP in, and one consumer per queue. The entry point passes
 // the project's registry; tests pass one with extra fixture agents.
-import { routeEvents } from "./bus/route";
+import { routeEvents } from "./consumers/route";
 import { createApp } from "./http/app";
 import { log } from "./log";
 import { type Registry, subscriptionCycles } from "./registry";
-import { recordDeadLetterBatch } from "./runtime/dead-letter";
-import { runTasks } from "./runtime/run";
+import { recordDeadLetterBatch } from "./consumers/dead-letters";
+import { runTasks } from "./consumers/run";
 import { sweep } from "./sweep/sweep";
 
 export function createWorker(registry: Registry) {

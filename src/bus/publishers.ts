@@ -2,6 +2,7 @@
 // `/agentwire/`: an agent may publish the types it declares in `emits`, a workflow its outcomes,
 // timeouts and approvals. Every other source is an outside sender and may publish external types only.
 import { type Catalog, entryOf } from "./catalog";
+import type { PublisherViolation } from "../db/violations";
 import { agentSource } from "./subscriptions";
 
 export const RESERVED_SOURCE_PREFIX = "/agentwire/";
@@ -75,16 +76,7 @@ export function checkPublisher(
   return { ok: false, kind: "internal_type", detail: `"${type}" is internal (published by ${who}), not by ${source}` };
 }
 
-/** An event refused because its publisher may not publish its type; it is never logged. */
-export interface PublisherViolation {
-  source: string;
-  id: string;
-  type: string;
-  correlationId: string;
-  kind: string;
-  detail: string;
-  detectedBy: "router" | "coordinator";
-}
+export type { PublisherViolation };
 
 /** Splits events into those their publishers may publish and the violations of the rest. */
 export function screenPublishers<E extends { source: string; id: string; type: string; correlationid: string }>(

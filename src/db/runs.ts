@@ -1,7 +1,6 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
 import { z } from "zod";
-import type { ModelAccounting } from "../runtime/tiers";
 
 export interface RunKey {
   source: string;
@@ -64,6 +63,39 @@ export async function claimRuns(
   });
 }
 
+/** A claimed run whose worker vanished may be taken over (by a redelivery or the sweep) after this long. */
+export const CLAIM_LEASE_MS = 5 * 60_000;
+
+/** One model call of a run, as recorded (the tier policy's accounting has this shape). */
+export interface ModelCallRecord {
+  tier: string;
+  model: string;
+  usage: {
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWrite5mTokens: number;
+    cacheWrite1hTokens: number;
+    thinkingTokens: number;
+  };
+  costMicros: number;
+  alwaysEscalateMicros: number;
+  latencyMs: number;
+  outcome: string;
+  confidence?: number;
+}
+
+/** A model-backed run's accounting: the model and tier that decided, its calls, its cost. */
+export interface ModelRecord {
+  model: string | null;
+  tier: string | null;
+  calls: readonly ModelCallRecord[];
+  escalated: boolean;
+  escalationReason?: string;
+  budgetLimited: boolean;
+  costMicros: number;
+}
+
 export interface RunError {
   message: string;
   retryable: boolean;
@@ -80,7 +112,7 @@ export type RunRecord = Claim & {
   startedAt: number;
   finishedAt: number;
   /** Model-backed agents: tiers, tokens, cost. */
-  model?: ModelAccounting;
+  model?: ModelRecord;
   /** Kept whether the run succeeds or fails: a failure must not erase what it tried. */
   violations: readonly Violation[];
 } & ({ status: "succeeded"; output: unknown } | { status: "failed"; error: RunError });

@@ -2,8 +2,18 @@
 // (src/db/runs.ts); the router and the coordinators record events whose publisher does not declare
 // them, which are never logged, so the violation keeps their type and correlation.
 import { z } from "zod";
-import type { PublisherViolation } from "../bus/publishers";
 import { where } from "./where";
+
+/** An event refused because its publisher may not publish its type; it is never logged. */
+export interface PublisherViolation {
+  source: string;
+  id: string;
+  type: string;
+  correlationId: string;
+  kind: string;
+  detail: string;
+  detectedBy: "router" | "coordinator";
+}
 
 export async function recordViolations(
   db: D1Database,

@@ -1,12 +1,28 @@
 // workflows: the coordinators' audit copy of each instance, and the reads behind /v1/workflows.
 import { z } from "zod";
-import type { InstanceState } from "../coordinator/transitions";
 import { toLoggedEvent } from "./events";
 import { parseRuns, RUN_COLUMNS } from "./runs";
 import { where } from "./where";
 
+/** What the audit copy keeps of an instance (the coordinator's state has this shape and more). */
+export interface WorkflowSnapshot {
+  id: string;
+  workflow: string;
+  status: string;
+  version: number;
+  start: { id: string };
+  startedAt: number;
+  deadlineAt: number;
+  approvalDeadlineAt?: number;
+  completedAt?: number;
+  outcome?: string;
+  verdict?: unknown;
+  results: readonly { id: string }[];
+  late: readonly string[];
+}
+
 export interface WorkflowRecord {
-  state: InstanceState;
+  state: WorkflowSnapshot;
   outcomeEventId?: string;
   updatedAt: number;
 }

@@ -2,6 +2,7 @@
 // unfinished, and finishes it. Every repair is idempotent (runs are claimed per (event, agent),
 // coordinators deduplicate what they observe, the log deduplicates on (source, id)), so a repair
 // that races the original, or a second sweep, does no harm. Run by the cron trigger and POST /v1/sweep.
+import { CLAIM_LEASE_MS } from "../db/runs";
 import { z } from "zod";
 import type { Envelope, TaskMessage } from "../bus/envelope";
 import { sendAll } from "../bus/publish";
@@ -42,8 +43,6 @@ export const SweepOptions = z.object({
 });
 export type SweepOptions = z.infer<typeof SweepOptions>;
 
-/** The run consumer's claim lease (CLAIM_LEASE_MS in src/runtime/run.ts): only then may a resend take a run over. */
-const RUN_LEASE_MS = 5 * 60_000;
 /** Coordinators healed at once: each is a Durable Object call, and calls count as subrequests. */
 const HEAL_CONCURRENCY = 25;
 /** Log events examined per run for unrouted events and unstarted workflows. */
@@ -77,8 +76,8 @@ export async function sweep(env: Env, registry: Registry, options: SweepOptions 
     now: startedAt,
     cutoff: startedAt - graceMs,
     since: startedAt - 1000 * (options.lookbackSeconds ?? config.SWEEP_LOOKBACK_SECONDS),
-    leaseCutoff: startedAt - RUN_LEASE_MS,
-    resweepCutoff: startedAt - Math.max(graceMs, RUN_LEASE_MS),
+    leaseCutoff: startedAt - CLAIM_LEASE_MS,
+    resweepCutoff: startedAt - Math.max(graceMs, CLAIM_LEASE_MS),
     retryMaxSeconds: config.RETRY_MAX_DELAY_SECONDS,
     limit: options.limit ?? config.SWEEP_LIMIT,
   };

@@ -6,7 +6,15 @@ import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envel
 import { eventIdKey } from "../bus/ids";
 import { sendAll } from "../bus/publish";
 import { settings } from "../config";
-import { type Claim, type RunRecord, type Violation, claimRuns, finishRuns } from "../db/runs";
+import {
+  CLAIM_LEASE_MS,
+  type Claim,
+  type ModelRecord,
+  type RunRecord,
+  type Violation,
+  claimRuns,
+  finishRuns,
+} from "../db/runs";
 import { holdDeliveries } from "../db/recovery";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
@@ -14,12 +22,9 @@ import { backoffSeconds } from "../retry";
 import { ledgerBudget } from "../models/budget-ledger";
 import { modelSetup } from "../models/catalog";
 import { modelClient } from "../models/client";
-import { emittedEvents } from "./emit";
-import { DeadLetter, RetryAfter } from "./errors";
-import { type ModelAccounting, accounting, decideWithModel, ModelRunError, type TierDeps } from "./tiers";
-
-/** A run whose worker vanished is taken over after this long. */
-const CLAIM_LEASE_MS = 5 * 60_000;
+import { emittedEvents } from "../runtime/emit";
+import { DeadLetter, RetryAfter } from "../runtime/errors";
+import { accounting, decideWithModel, ModelRunError, type TierDeps } from "../runtime/tiers";
 
 interface Task {
   message: Message;
@@ -28,7 +33,7 @@ interface Task {
 }
 
 /** A failed run keeps the policy violations it committed before failing. */
-type Outcome = { startedAt: number; finishedAt: number; model?: ModelAccounting; violations: Violation[] } & (
+type Outcome = { startedAt: number; finishedAt: number; model?: ModelRecord; violations: Violation[] } & (
   | { ok: true; events: Envelope[] }
   | { ok: false; message: string; retryable: boolean; delaySeconds?: number; stack?: string }
 );
@@ -209,7 +214,7 @@ async function runOne(
 
 const stackOf = (outcome: Outcome) => (!outcome.ok && outcome.stack ? outcome.stack : undefined);
 
-function modelFields(model: ModelAccounting | undefined) {
+function modelFields(model: ModelRecord | undefined) {
   if (!model) return {};
   return {
     model: model.model,

@@ -3,17 +3,17 @@
 // their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
 // An event whose publisher does not declare its type is neither logged nor routed: it is recorded
 // as a policy violation.
-import { traceIdOf } from "./trace";
+import { traceIdOf } from "../bus/trace";
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
 import { recordViolations } from "../db/violations";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
-import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "./envelope";
-import { type PublisherViolation, screenPublishers } from "./publishers";
-import { sendAll } from "./publish";
-import { subscribersOf } from "./subscriptions";
+import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "../bus/envelope";
+import { type PublisherViolation, screenPublishers } from "../bus/publishers";
+import { sendAll } from "../bus/publish";
+import { subscribersOf } from "../bus/subscriptions";
 
 export async function routeEvents(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
   const started = Date.now();
