@@ -7,7 +7,13 @@ import { resolveModels } from "./models/catalog";
 /** The parts of agentwire a setting serves; "models" problems dead-letter model-backed runs only. */
 export type Part = "ingest" | "admin" | "runs" | "models";
 
-const int = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: "is not a number" })
+    .int("is not a whole number")
+    .min(min, `is below ${min}`)
+    .max(max, `is above ${max}`)
+    .default(fallback);
 const secretFix = (name: string) => `\`wrangler secret put ${name}\` (locally: add it to .dev.vars)`;
 const varFix = (name: string, hint: string) => `set ${name} in wrangler.toml [vars] to ${hint}`;
 

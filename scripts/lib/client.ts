@@ -71,6 +71,7 @@ export interface EventDetail {
     latencyMs: number | null;
     finishedAt: number | null;
     output: { events: { type: string; data: unknown }[] } | null;
+    error?: { message: string } | null;
   }[];
 }
 

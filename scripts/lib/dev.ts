@@ -5,24 +5,33 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import { createServer } from "node:net";
 import path from "node:path";
+import { parseEnv } from "node:util";
+import { z } from "zod";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" };
 
-/** Creates .dev.vars from .dev.vars.example when missing, and returns its values. */
-export function devVars(): Record<string, string> {
-  const file = path.join(ROOT, ".dev.vars");
-  if (!existsSync(file)) {
+export const DEV_VARS = path.join(ROOT, ".dev.vars");
+
+/** Reads a dotenv file (quotes, comments and `export` as dotenv has them) into plain strings. */
+export function readEnvFile(file: string): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parseEnv(readFileSync(file, "utf8")))) if (v !== undefined) vars[k] = v;
+  return vars;
+}
+
+/**
+ * The development secrets: AGENTWIRE_DEV_VARS (a path; tests point it at a temp file) or .dev.vars,
+ * which is created from .dev.vars.example when missing.
+ */
+export function devVars(file = process.env.AGENTWIRE_DEV_VARS || DEV_VARS): Record<string, string> {
+  if (file === DEV_VARS && !existsSync(file)) {
     copyFileSync(path.join(ROOT, ".dev.vars.example"), file);
     console.log("created .dev.vars from .dev.vars.example (development secrets)");
   }
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(file, "utf8").split("\n")) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
-    if (match?.[1] && match[2] !== undefined) vars[match[1]] = match[2];
-  }
-  return vars;
+  if (!existsSync(file)) throw new Error(`${file} does not exist`);
+  return readEnvFile(file);
 }
 
 /** The plain `KEY = "value"` lines of wrangler.toml's [vars] table. */
@@ -34,10 +43,25 @@ export function tomlVars(): Record<string, string> {
   return vars;
 }
 
-export function applyMigrations(persistTo?: string): void {
+/**
+ * Applies the local D1 migrations and returns one line saying what happened. wrangler prints a table
+ * per migration (about 80 lines on a first start), so its output is kept for the error only.
+ */
+export function applyMigrations(persistTo?: string): string {
   const args = ["d1", "migrations", "apply", "DB", "--local", ...(persistTo ? ["--persist-to", persistTo] : [])];
-  const result = spawnSync(WRANGLER, args, { cwd: ROOT, stdio: "inherit", env: quietEnv });
-  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed (${result.status})`);
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: quietEnv, encoding: "utf8" });
+  const output = `${result.stdout ?? ""}${result.stderr ?? ""}`;
+  if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed (${result.status}):\n${output}`);
+  return migrationSummary(output);
+}
+
+/** One line from `wrangler d1 migrations apply` output: how many were applied, and the latest. */
+export function migrationSummary(output: string): string {
+  if (/No migrations to apply/.test(output)) return "up to date";
+  const applied = [...new Set([...output.matchAll(/(\d{4}_\w+\.sql)\s*│\s*✅/g)].map((m) => m[1]!))].sort();
+  return applied.length > 0
+    ? `applied ${applied.length} migration${applied.length === 1 ? "" : "s"} (latest ${applied.at(-1)})`
+    : "migrations applied";
 }
 
 export async function freePort(): Promise<number> {
@@ -70,6 +94,22 @@ export interface DevOptions {
   vars?: Record<string, string>;
   /** Forward wrangler's output to this process's terminal (npm start) instead of capturing it. */
   inherit?: boolean;
+  /** An env file to read instead of .dev.vars (npm start with AGENTWIRE_DEV_VARS); `vars` go after it. */
+  envFile?: string;
+  /**
+   * When the server counts as up: "agentwire" (default) once GET /v1/health answers JSON naming
+   * agentwire, whatever its status, so another server on the port is never mistaken for it; "any"
+   * on any HTTP answer (the default with `config`: another Worker, like the bare hop).
+   */
+  ready?: "agentwire" | "any";
+}
+
+const Health = z.object({ name: z.literal("agentwire") });
+
+/** Whether agentwire itself answers at url (any status: a misconfigured agentwire is still up). */
+async function agentwireAnswers(url: string): Promise<boolean> {
+  const res = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(5000) });
+  return Health.safeParse(await res.json().catch(() => undefined)).success;
 }
 
 /** Writes vars to a private env file (single-quoted: dotenv takes them literally); returns its folder. */
@@ -83,7 +123,7 @@ function writeEnvFile(vars: Record<string, string>): string {
   return dir;
 }
 
-/** Starts `wrangler dev` and resolves once it answers HTTP. */
+/** Starts `wrangler dev` and resolves once it answers (see DevOptions.ready). */
 export async function startDev(opts: DevOptions): Promise<DevServer> {
   const args = [
     "dev",
@@ -98,11 +138,16 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   if (opts.config) args.push("--config", opts.config);
   // Given vars go in an env file of their own, which also keeps wrangler from reading the developer's
   // .dev.vars: tests and benchmarks never pick up a real API key or endpoint from it.
+  if (opts.envFile) args.push("--env-file", opts.envFile);
   const envDir = opts.vars ? writeEnvFile(opts.vars) : undefined;
   if (envDir) args.push("--env-file", path.join(envDir, ".env"));
+  // A dev registry of its own: in the shared one, every other local session's queue consumers (a test
+  // run, a benchmark, another checkout: the same queue names) make this one reload, and could be
+  // wired to its queues. agentwire binds no other local Worker.
+  const registry = mkdtempSync(path.join(tmpdir(), "agentwire-registry-"));
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
-    env: quietEnv,
+    env: { ...quietEnv, WRANGLER_REGISTRY_PATH: registry },
     stdio: opts.inherit ? "inherit" : ["ignore", "pipe", "pipe"],
     detached: !opts.inherit,
   });
@@ -110,8 +155,13 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${opts.port}`;
+  const cleanup = () => {
+    if (envDir) rmSync(envDir, { recursive: true, force: true });
+    rmSync(registry, { recursive: true, force: true });
+  };
+  child.once("exit", cleanup);
   const stop = async () => {
-    if (child.exitCode !== null) return;
+    if (child.exitCode !== null) return cleanup();
     const exited = new Promise((r) => child.once("exit", r));
     try {
       if (child.pid && !opts.inherit) process.kill(-child.pid, "SIGTERM");
@@ -120,14 +170,18 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
       // already gone
     }
     await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (envDir) rmSync(envDir, { recursive: true, force: true });
+    cleanup();
   };
+  const ready = opts.ready ?? (opts.config ? "any" : "agentwire");
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      cleanup();
+      throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    }
     try {
-      const res = await fetch(url);
-      if (res.ok) return { url, process: child, output: () => output, stop };
+      const up = ready === "any" ? (await fetch(url)).ok : await agentwireAnswers(url);
+      if (up) return { url, process: child, output: () => output, stop };
     } catch {
       // not listening yet
     }

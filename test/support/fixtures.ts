@@ -3,6 +3,7 @@ import { z } from "zod";
 import { catalog } from "../../agents/catalog";
 import { agents, workflows } from "../../agents";
 import { capabilities } from "../../agents/capabilities";
+import { desk, librarian, libraryCapabilities, libraryCatalog, loan } from "./library-domain";
 import { defineCatalog, external, internal } from "../../src/bus/catalog";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
@@ -109,9 +110,10 @@ export const dawdler = defineAgent({
   },
 });
 
+/** The example app, the misbehaving fixtures, and a second domain (test/support/library-domain.ts). */
 export const testRegistry = defineRegistry({
-  catalog: testCatalog,
-  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler],
-  workflows,
-  capabilities,
+  catalog: { ...testCatalog, ...libraryCatalog },
+  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler, librarian, desk],
+  workflows: [...workflows, loan],
+  capabilities: (env) => ({ ...capabilities(env), ...libraryCapabilities() }),
 });
