@@ -4,6 +4,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 import { validateData } from "../bus/catalog";
+import { deriveEvent } from "../bus/derive";
 import { type Envelope, EnvelopeSchema, type EventMessage, eventKey } from "../bus/envelope";
 import { eventIdKey } from "../bus/ids";
 import { screenPublishers, workflowSource } from "../bus/publishers";
@@ -11,6 +12,7 @@ import { sendAll } from "../bus/publish";
 import { recordViolations } from "../db/violations";
 import { recordWorkflows, type WorkflowRecord } from "../db/workflows";
 import { HealInput, type HealReport } from "./heal";
+import { OutboxRecord, parseState, prepareStorage } from "./storage";
 import { traceIdOf } from "../bus/trace";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
@@ -60,13 +62,7 @@ export function coordinatorClass(registry: Registry) {
     constructor(ctx: DurableObjectState, env: Env) {
       super(ctx, env);
       this.sql = ctx.storage.sql;
-      this.sql.exec(`
-        CREATE TABLE IF NOT EXISTS observed (
-          seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
-          envelope TEXT NOT NULL, observed_at INTEGER NOT NULL);
-        CREATE TABLE IF NOT EXISTS instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL);`);
+      prepareStorage(ctx.storage);
     }
 
     /** Records each event once (by source and id) and applies it to the workflows it starts or feeds. */
@@ -80,14 +76,17 @@ export function coordinatorClass(registry: Registry) {
       let added = 0;
       this.ctx.storage.transactionSync(() => {
         for (const event of input) {
-          // `event_id` holds the event's key, (source, id): identity is never the id alone.
-          const inserted = this.sql.exec(
-            "INSERT INTO observed (event_id, type, envelope, observed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            eventKey(event),
-            event.type,
-            JSON.stringify(event),
-            now,
-          ).rowsWritten;
+          // `event_id` holds the event's key, (source, id): identity is never the id alone. RETURNING
+          // tells an insert from a conflict (rowsWritten counts a conflicting DO NOTHING as a write).
+          const inserted = this.sql
+            .exec(
+              "INSERT INTO observed (event_id, type, envelope, observed_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq",
+              eventKey(event),
+              event.type,
+              JSON.stringify(event),
+              now,
+            )
+            .toArray().length;
           if (inserted === 0) continue; // a duplicate: already counted
           added++;
           for (const w of registry.workflows) this.applyEvent(w, event, now);
@@ -181,7 +180,7 @@ export function coordinatorClass(registry: Registry) {
       return this.sql
         .exec<{ state: string }>("SELECT state FROM instances ORDER BY workflow")
         .toArray()
-        .map((r) => JSON.parse(r.state) as InstanceState);
+        .map((r) => parseState(r.state));
     }
 
     observedTypes(): string[] {
@@ -195,7 +194,7 @@ export function coordinatorClass(registry: Registry) {
       const row = this.sql
         .exec<{ state: string }>("SELECT state FROM instances WHERE workflow = ?", workflow)
         .toArray()[0];
-      return row ? (JSON.parse(row.state) as InstanceState) : undefined;
+      return row ? parseState(row.state) : undefined;
     }
 
     private applyEvent(w: Workflow, event: Envelope, now: number): void {
@@ -263,19 +262,18 @@ export function coordinatorClass(registry: Registry) {
         "eventId" in emit.cause
           ? emit.cause.eventId
           : (ids.get(emit.cause.emitKey) ?? this.eventId(w, s.id, emit.cause.emitKey));
-      return {
-        specversion: "1.0",
+      return deriveEvent({
         id,
         source: workflowSource(w.name),
         type: emit.type,
-        time: new Date().toISOString(),
-        datacontenttype: "application/json",
         data: valid.data,
+        subject: undefined,
         correlationid: s.id,
         causationid,
         hopcount: emit.hopcount,
-        ...(s.start.traceparent === undefined ? {} : { traceparent: s.start.traceparent }),
-      };
+        traceparent: s.start.traceparent,
+        budgetlimited: false,
+      });
     }
 
     /** Derives, before a transaction (which cannot await), the ids these instances may publish. */
@@ -313,11 +311,11 @@ export function coordinatorClass(registry: Registry) {
       const now = Date.now();
       const messages: EventMessage[] = rows
         .filter((r) => r.kind === "event")
-        .map((r) => ({ kind: "event", event: JSON.parse(r.body) as Envelope, receivedAt: now }));
+        .map((r) => ({ kind: "event", event: EnvelopeSchema.parse(JSON.parse(r.body)), receivedAt: now }));
       // Only the newest record of each instance matters; D1 ignores older versions anyway.
       const records = new Map<string, WorkflowRecord>();
       for (const r of rows.filter((x) => x.kind === "record")) {
-        const record = JSON.parse(r.body) as WorkflowRecord;
+        const record = OutboxRecord.parse(JSON.parse(r.body));
         records.set(record.state.workflow, record);
       }
       await Promise.all([

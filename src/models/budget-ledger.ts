@@ -3,6 +3,11 @@
 import { DurableObject } from "cloudflare:workers";
 import { z } from "zod";
 
+/** Storage version: v1 is spend and reservations; bump and migrate in the constructor when they change. */
+const LEDGER_VERSION = 1;
+const MicrosRow = z.object({ micros: z.number().int() });
+const SumRow = z.object({ n: z.number().int().nullable() });
+
 /** A reservation never settled (its worker died) stops counting after this long. */
 const RESERVATION_TTL_MS = 10 * 60_000;
 
@@ -27,7 +32,13 @@ export class BudgetLedger extends DurableObject<Env> {
     this.sql.exec(`
       CREATE TABLE IF NOT EXISTS spend (scope TEXT PRIMARY KEY, micros INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS reservations (
-        token TEXT PRIMARY KEY, day TEXT NOT NULL, workflow_id TEXT NOT NULL, micros INTEGER NOT NULL, created_at INTEGER NOT NULL);`);
+        token TEXT PRIMARY KEY, day TEXT NOT NULL, workflow_id TEXT NOT NULL, micros INTEGER NOT NULL, created_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+    // Spend outlives deploys (a day's budget): the storage has a version to migrate forward from.
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      String(LEDGER_VERSION),
+    );
   }
 
   private caps() {
@@ -35,21 +46,19 @@ export class BudgetLedger extends DurableObject<Env> {
   }
 
   private spent(scope: string): number {
-    return (
-      this.sql.exec<{ micros: number }>("SELECT micros FROM spend WHERE scope = ?", scope).toArray()[0]?.micros ?? 0
-    );
+    const row = this.sql.exec("SELECT micros FROM spend WHERE scope = ?", scope).toArray()[0];
+    return row ? MicrosRow.parse(row).micros : 0;
   }
 
   private reserved(column: "day" | "workflow_id", value: string, now: number): number {
-    return (
-      this.sql
-        .exec<{ n: number | null }>(
-          `SELECT SUM(micros) AS n FROM reservations WHERE ${column} = ? AND created_at > ?`,
-          value,
-          now - RESERVATION_TTL_MS,
-        )
-        .toArray()[0]?.n ?? 0
-    );
+    const row = this.sql
+      .exec(
+        `SELECT SUM(micros) AS n FROM reservations WHERE ${column} = ? AND created_at > ?`,
+        value,
+        now - RESERVATION_TTL_MS,
+      )
+      .toArray()[0];
+    return SumRow.parse(row ?? { n: null }).n ?? 0;
   }
 
   private add(scope: string, micros: number): void {

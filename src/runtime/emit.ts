@@ -3,6 +3,7 @@
 // the cause under the server's key (src/bus/ids.ts): stable across retries, unpredictable outside.
 import { type Catalog, validateData } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
+import { deriveEvent } from "../bus/derive";
 import { derivedId } from "../bus/ids";
 import { agentSource } from "../bus/subscriptions";
 import type { Violation } from "../db/runs";
@@ -37,22 +38,20 @@ export async function emittedEvents(
     }
     const n = ordinal.get(emit.type) ?? 0;
     ordinal.set(emit.type, n + 1);
-    events.push({
-      specversion: "1.0",
-      id: await derivedId(idKey, "evt", [cause.source, cause.id, agent.name, emit.type, n]),
-      source: agentSource(agent.name),
-      type: emit.type,
-      time: new Date().toISOString(),
-      datacontenttype: "application/json",
-      ...(emit.subject === undefined ? {} : { subject: emit.subject }),
-      data: valid.data,
-      correlationid: cause.correlationid,
-      causationid: cause.id,
-      hopcount: cause.hopcount + 1,
-      ...(cause.traceparent === undefined ? {} : { traceparent: cause.traceparent }),
-      // A decision that wanted the expensive model but was refused it by the budget says so.
-      ...(flags.budgetLimited ? { budgetlimited: true } : {}),
-    });
+    events.push(
+      deriveEvent({
+        id: await derivedId(idKey, "evt", [cause.source, cause.id, agent.name, emit.type, n]),
+        source: agentSource(agent.name),
+        type: emit.type,
+        data: valid.data,
+        subject: emit.subject,
+        correlationid: cause.correlationid,
+        causationid: cause.id,
+        hopcount: cause.hopcount + 1,
+        traceparent: cause.traceparent,
+        budgetlimited: flags.budgetLimited === true,
+      }),
+    );
   }
   return { ok: true, events, violations };
 }
