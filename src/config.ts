@@ -2,7 +2,7 @@
 // with its fix. Each setting belongs to the parts that need it, so a wrong read-side setting leaves
 // ingest working: a part refuses to run (503 with the reasons) only for its own problems.
 import { z } from "zod";
-import { resolveModels } from "./models/catalog";
+import { resolveModels } from "./models/lineup";
 
 /** The parts of agentwire a setting serves; "models" problems dead-letter model-backed runs only. */
 export type Part = "ingest" | "admin" | "runs" | "models";

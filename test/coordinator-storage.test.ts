@@ -73,7 +73,8 @@ describe("coordinator storage", () => {
         etaDays: 3,
       }),
     ]);
-    const [instance] = (await stub.instances()) as unknown as { status: string; results: unknown[] }[];
+    const instances = stub.instances() as unknown as Promise<{ status: string; results: unknown[] }[]>;
+    const [instance] = await instances;
     expect(instance).toMatchObject({ status: "completed" });
     expect(instance?.results).toHaveLength(3);
     await waitFor(() =>

@@ -4,7 +4,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { APIError } from "@anthropic-ai/sdk";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { resolveModels } from "../src/models/catalog";
+import { resolveModels } from "../src/models/lineup";
 import { readUsage } from "../src/models/call";
 import { modelClient, setModelFetch } from "../src/models/client";
 import { BUILT_IN_PRICES, mergePrices, NO_USAGE, parsePriceOverrides, PriceTable } from "../src/models/prices";

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize, type TaskMessage } from "../src/bus/envelope";
 import { ledgerBudget } from "../src/models/budget-ledger";
-import { modelSetup } from "../src/models/catalog";
+import { modelSetup } from "../src/models/lineup";
 import { callModel } from "../src/models/call";
 import { modelClient, setModelFetch } from "../src/models/client";
 import { classifyModelError } from "../src/models/errors";

@@ -20,7 +20,7 @@ import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { ledgerBudget } from "../models/budget-ledger";
-import { modelSetup } from "../models/catalog";
+import { modelSetup } from "../models/lineup";
 import { modelClient } from "../models/client";
 import { emittedEvents } from "../runtime/emit";
 import { DeadLetter, RetryAfter } from "../runtime/errors";

@@ -92,7 +92,7 @@ export function coordinatorClass(registry: Registry) {
           for (const w of registry.workflows) this.applyEvent(w, event, now);
         }
       });
-      await this.settle();
+      await this.flushAndRearm();
       return added;
     }
 
@@ -114,7 +114,7 @@ export function coordinatorClass(registry: Registry) {
         };
       }
       this.ctx.storage.transactionSync(() => this.apply(w, result.transition, Date.now()));
-      await this.settle();
+      await this.flushAndRearm();
       return {
         ok: true,
         workflow: w.name,
@@ -133,7 +133,7 @@ export function coordinatorClass(registry: Registry) {
           if (w) this.apply(w, onAlarm(w, state, now), now);
         }
       });
-      await this.settle();
+      await this.flushAndRearm();
     }
 
     /**
@@ -287,7 +287,7 @@ export function coordinatorClass(registry: Registry) {
     }
 
     /** Flushes the outbox, then sets the alarm for the next deadline (or a retry of the flush). */
-    private async settle(): Promise<void> {
+    private async flushAndRearm(): Promise<void> {
       let retry = false;
       try {
         await this.flush();

@@ -1,4 +1,5 @@
 // The event log: append (idempotent on source+id) together with the routing decision, and reads.
+import { batchEach } from "./batch";
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
 import { parseRuns, RUN_COLUMNS } from "./runs";
@@ -76,80 +77,80 @@ export async function logEvents(
   now: number,
   limits: Limits,
 ): Promise<Logged[]> {
-  const statements: D1PreparedStatement[] = [];
-  for (const { event, receivedAt, agents, routable } of entries) {
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
+  const perEntry = entries.map(
+    ({ event, receivedAt, agents, routable }) =>
+      [
+        db
+          .prepare(
+            `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
                                traceparent, envelope, received_at, logged_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (source, id) DO NOTHING
            RETURNING seq`,
-        )
-        .bind(
-          event.source,
-          event.id,
-          event.type,
-          event.subject ?? null,
-          event.time ?? null,
-          event.correlationid,
-          event.causationid ?? null,
-          event.hopcount,
-          event.traceparent ?? null,
-          JSON.stringify(event),
-          receivedAt,
-          now,
-        ),
-      db
-        .prepare(
-          `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
+          )
+          .bind(
+            event.source,
+            event.id,
+            event.type,
+            event.subject ?? null,
+            event.time ?? null,
+            event.correlationid,
+            event.causationid ?? null,
+            event.hopcount,
+            event.traceparent ?? null,
+            JSON.stringify(event),
+            receivedAt,
+            now,
+          ),
+        db
+          .prepare(
+            `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
            SELECT ?1, ?2, j.value, ?3, EXISTS (SELECT 1 FROM agent_state s WHERE s.agent = j.value AND s.paused = 1)
              FROM json_each(?4) j
             WHERE (changes() = 1 OR ?5 = 1) AND ?6 <= ?7
               AND (SELECT COUNT(*) FROM events WHERE correlation_id = ?8) <= ?9
            ON CONFLICT (event_source, event_id, agent) DO UPDATE SET routed_at = deliveries.routed_at
            RETURNING agent, held`,
-        )
-        .bind(
-          event.source,
-          event.id,
-          now,
-          JSON.stringify(agents),
-          reroute ? 1 : 0,
-          event.hopcount,
-          limits.maxHops,
-          event.correlationid,
-          limits.maxEventsPerCorrelation,
-        ),
-      db
-        .prepare(
-          `INSERT INTO parked_events (event_source, event_id, reason, parked_at)
+          )
+          .bind(
+            event.source,
+            event.id,
+            now,
+            JSON.stringify(agents),
+            reroute ? 1 : 0,
+            event.hopcount,
+            limits.maxHops,
+            event.correlationid,
+            limits.maxEventsPerCorrelation,
+          ),
+        db
+          .prepare(
+            `INSERT INTO parked_events (event_source, event_id, reason, parked_at)
            SELECT ?1, ?2, CASE WHEN ?4 > ?5 THEN 'hop_limit' ELSE 'correlation_cap' END, ?3
             WHERE ?8 = 1
               AND (?4 > ?5 OR (SELECT COUNT(*) FROM events WHERE correlation_id = ?6) > ?7)
               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_source = ?1 AND event_id = ?2)
            ON CONFLICT (event_source, event_id) DO UPDATE SET reason = parked_events.reason
            RETURNING reason`,
-        )
-        .bind(
-          event.source,
-          event.id,
-          now,
-          event.hopcount,
-          limits.maxHops,
-          event.correlationid,
-          limits.maxEventsPerCorrelation,
-          routable ? 1 : 0,
-        ),
-    );
-  }
-  const results = await db.batch(statements);
-  return entries.map((_, i) => {
-    const deliveries = z.array(DeliveryReturn).parse(results[i * 3 + 1]?.results ?? []);
-    const parked = z.array(ParkedReturn).parse(results[i * 3 + 2]?.results ?? [])[0]?.reason ?? null;
+          )
+          .bind(
+            event.source,
+            event.id,
+            now,
+            event.hopcount,
+            limits.maxHops,
+            event.correlationid,
+            limits.maxEventsPerCorrelation,
+            routable ? 1 : 0,
+          ),
+      ] as const,
+  );
+  const { each } = await batchEach(db, perEntry);
+  return each.map(([logged, delivered, parkedRows]) => {
+    const deliveries = z.array(DeliveryReturn).parse(delivered.results);
+    const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
     return {
-      inserted: (results[i * 3]?.results.length ?? 0) > 0,
+      inserted: logged.results.length > 0,
       parked,
       send: deliveries.filter((d) => !d.held).map((d) => d.agent),
       held: deliveries.filter((d) => d.held).map((d) => d.agent),

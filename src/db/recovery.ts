@@ -1,5 +1,6 @@
 // Recovery reads and writes: dead letters and their replay, held deliveries of paused agents, agent
 // state, and the log slices that /v1/replay re-delivers.
+import { batchEach } from "./batch";
 import { z } from "zod";
 import { QueueMessageSchema } from "../bus/envelope";
 import { toLoggedEvent } from "./events";
@@ -232,33 +233,36 @@ export async function prepareRedelivery(
   now: number,
 ): Promise<("send" | "held" | "done")[]> {
   if (pairs.length === 0) return [];
-  const statements = pairs.flatMap((p) => [
-    db
-      .prepare(
-        `UPDATE agent_runs SET status = 'failed'
+  const entries = pairs.map(
+    (p) =>
+      [
+        db
+          .prepare(
+            `UPDATE agent_runs SET status = 'failed'
           WHERE event_source = ? AND event_id = ? AND agent = ? AND status = 'dead_lettered'`,
-      )
-      .bind(p.source, p.id, p.agent),
-    db
-      .prepare(
-        `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?4
+          )
+          .bind(p.source, p.id, p.agent),
+        db
+          .prepare(
+            `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?4
           WHERE kind = 'task' AND event_source = ?1 AND event_id = ?2 AND agent = ?3 AND status = 'dead'`,
-      )
-      .bind(p.source, p.id, p.agent, now),
-    db
-      .prepare(
-        `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
+          )
+          .bind(p.source, p.id, p.agent, now),
+        db
+          .prepare(
+            `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
          SELECT ?1, ?2, ?3, ?4, EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
           WHERE NOT EXISTS (SELECT 1 FROM agent_runs WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3
                                 AND status IN ('succeeded', 'running'))
          ON CONFLICT (event_source, event_id, agent) DO UPDATE SET held = excluded.held
          RETURNING held`,
-      )
-      .bind(p.source, p.id, p.agent, now),
-  ]);
-  const results = await db.batch(statements);
-  return pairs.map((_, i) => {
-    const row = z.array(z.object({ held: z.number() })).parse(results[i * 3 + 2]?.results ?? [])[0];
+          )
+          .bind(p.source, p.id, p.agent, now),
+      ] as const,
+  );
+  const { each } = await batchEach(db, entries);
+  return each.map(([, , delivery]) => {
+    const row = z.array(z.object({ held: z.number() })).parse(delivery.results)[0];
     return row === undefined ? "done" : row.held ? "held" : "send";
   });
 }

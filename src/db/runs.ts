@@ -1,5 +1,6 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
+import { batchEach } from "./batch";
 import { z } from "zod";
 
 export interface RunKey {
@@ -31,10 +32,12 @@ export async function claimRuns(
 ): Promise<ClaimOutcome[]> {
   if (claims.length === 0) return [];
   const paused = db.prepare("SELECT agent FROM agent_state WHERE paused = 1");
-  const statements = claims.flatMap((c) => [
-    db
-      .prepare(
-        `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
+  const entries = claims.map(
+    (c) =>
+      [
+        db
+          .prepare(
+            `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
          SELECT ?1, ?2, ?3, 'running', ?4, ?5, ?6
           WHERE NOT EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
          ON CONFLICT (event_source, event_id, agent) DO UPDATE SET
@@ -42,13 +45,17 @@ export async function claimRuns(
            started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL
          WHERE agent_runs.status = 'failed'
             OR (agent_runs.status = 'running' AND (agent_runs.claim = excluded.claim OR agent_runs.started_at < ?7))`,
-      )
-      .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs),
-    db
-      .prepare("SELECT status, claim FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?")
-      .bind(c.source, c.id, c.agent),
-  ]);
-  const [pausedRows, ...results] = await db.batch([paused, ...statements]);
+          )
+          .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs),
+        db
+          .prepare("SELECT status, claim FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?")
+          .bind(c.source, c.id, c.agent),
+      ] as const,
+  );
+  const {
+    before: [pausedRows],
+    each,
+  } = await batchEach(db, entries, [paused]);
   const pausedAgents = new Set(
     z
       .array(z.object({ agent: z.string() }))
@@ -57,7 +64,8 @@ export async function claimRuns(
   );
   return claims.map((c, i) => {
     if (pausedAgents.has(c.agent)) return "paused";
-    const row = ClaimRow.parse(results[i * 2 + 1]?.results[0]);
+    const [, claimed] = each[i]!;
+    const row = ClaimRow.parse(claimed.results[0]);
     if (row.status === "running") return row.claim === c.claim ? "claimed" : "busy";
     return "done";
   });

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { stats } from "../db/stats";
-import { resolveModels } from "../models/catalog";
+import { resolveModels } from "../models/lineup";
 import { requireAdmin } from "./auth";
 import { query } from "./query";
 

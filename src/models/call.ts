@@ -5,7 +5,7 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { zodOutputFormat } from "@anthropic-ai/sdk/helpers/zod";
 import type { z } from "zod";
-import { type Effort, type ModelId, modelInfo } from "./catalog";
+import { type Effort, type ModelId, modelInfo } from "./lineup";
 import type { Usage } from "./prices";
 
 /** Roughly 1,024 tokens: the smallest prefix worth marking for the prompt cache. */

@@ -5,7 +5,7 @@ import type { z } from "zod";
 import type { Catalog, DataOf } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
-import type { Effort, Tier } from "../models/catalog";
+import type { Effort, Tier } from "../models/lineup";
 
 /**
  * What the runtime lends a handler: the delivery attempt (from 1) and the capabilities the registry

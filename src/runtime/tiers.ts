@@ -12,7 +12,7 @@ import {
   modelInfo,
   type ModelSetup,
   type Tier,
-} from "../models/catalog";
+} from "../models/lineup";
 import { type Anthropic } from "../models/client";
 import { classifyModelError, type ModelFailure } from "../models/errors";
 import { NO_USAGE, type Usage } from "../models/prices";

@@ -1,4 +1,4 @@
-// The model catalog: which models exist, what each accepts, when each reaches end of life, and the
+// The model lineup: which models exist, what each accepts, when each reaches end of life, and the
 // tier defaults. Resolved once per isolate from the vars (TRIAGE_MODEL, ESCALATION_MODEL, MODEL_PRICES)
 // with every problem named. Agents name a tier, never a model.
 import { log } from "../log";
