@@ -8,6 +8,7 @@ import { resolveModels } from "../src/models/lineup";
 import { readUsage } from "../src/models/call";
 import { modelClient, setModelFetch } from "../src/models/client";
 import { BUILT_IN_PRICES, mergePrices, NO_USAGE, parsePriceOverrides, PriceTable } from "../src/models/prices";
+import { escalationAfterTriage } from "../src/runtime/tiers";
 import { fakeMessagesApi } from "./support/fake-anthropic";
 import { ADMIN } from "./support/helpers";
 import worker from "./support/worker";
@@ -221,5 +222,22 @@ describe("the fake Messages API refuses what the real one refuses", () => {
 
   it("effort on a model that does not take it", async () => {
     expect((await refused({ model: "claude-haiku-4-5", output_config: { effort: "low" } })).status).toBe(400);
+  });
+});
+
+describe("the escalation rule, alone (a pure function)", () => {
+  const answer = (confidence: number, escalate = false) => ({
+    answer: { decision: {}, confidence, escalate, rationale: "because" },
+  });
+  it("keeps a confident answer and escalates everything else, naming why", () => {
+    expect(escalationAfterTriage(answer(0.9), 0.75, false)).toBeUndefined();
+    expect(escalationAfterTriage(answer(0.9, true), 0.75, false)).toMatchObject({ reason: "asked" });
+    expect(escalationAfterTriage(answer(0.5), 0.75, false)).toMatchObject({
+      reason: "low_confidence",
+      detail: "confidence 0.5 < 0.75",
+    });
+    expect(escalationAfterTriage(answer(0.99), 0.75, true)).toMatchObject({ reason: "suspected_injection" });
+    for (const problem of ["refusal", "max_tokens", "invalid_output"] as const)
+      expect(escalationAfterTriage({ problem }, 0.75, false)).toMatchObject({ reason: problem });
   });
 });

@@ -22,6 +22,16 @@ export const external = <S extends z.ZodType>(schema: S): CatalogEntry<S> => ({ 
 /** A type only its declaring agents or workflows may publish. */
 export const internal = <S extends z.ZodType>(schema: S): CatalogEntry<S> => ({ publishers: "internal", schema });
 
+/**
+ * The app's event catalog: every type agentwire accepts or publishes, who may publish it, and the zod
+ * schema of its data (what agents, the log and models see is the data as this schema parses it).
+ *
+ * @example
+ * export const catalog = defineCatalog({
+ *   "order.placed": external(z.object({ orderId: z.string(), amount: z.number() })), // may arrive by webhook
+ *   "fraud.assessed": internal(z.object({ orderId: z.string(), risk: z.enum(["low", "high"]) })), // agents only
+ * });
+ */
 export function defineCatalog<const C extends Catalog>(catalog: C): C {
   return catalog;
 }

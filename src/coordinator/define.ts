@@ -126,6 +126,23 @@ export interface Erased {
 /** Every event type a workflow listens to: its start and the alternatives of each slot. */
 export const listensTo = (w: Workflow): string[] => [w.startsOn, ...w.join.slots.flatMap(alternatives)];
 
+/**
+ * `defineWorkflow` bound to an event catalog: a workflow is data — the event that starts it, the
+ * results it joins, how it weighs them, what it decides, and what happens at its deadline.
+ *
+ * @example
+ * export default defineWorkflow({
+ *   name: "order",                       // its timeout event is order.timed_out
+ *   startsOn: "order.placed",
+ *   join: all("fraud.assessed", "inventory.reserved | inventory.unavailable"), // any(), quorum(k, ...), first()
+ *   deadlineMs: 30_000,
+ *   onTimeout: "timed_out",              // or "decide" (partial results) or "approval" (ask a human)
+ *   votes: { "fraud.assessed": ({ data }) => (data.risk === "high" ? reject("high risk") : approve()) },
+ *   conflicts: "veto",                   // or { priority: [types] } or "escalate"
+ *   emits: ["order.confirmed", "order.rejected"],
+ *   decide: ({ start, verdict }) => ({ type: verdict.decision === "approve" ? "order.confirmed" : "order.rejected", data: {} }),
+ * });
+ */
 export function workflowDefiner<C extends Catalog>(_catalog: C) {
   return function defineWorkflow<const S extends keyof C & string, const O extends keyof C & string>(
     spec: WorkflowSpec<C, S, O>,
