@@ -4,6 +4,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { type EventMessage, normalize, type TaskMessage } from "../src/bus/envelope";
+import { recordDeadLetters } from "../src/db/dead-letters";
 import { count, orderPlaced, postEvents, runsOf, uniqueId, waitFor } from "./support/helpers";
 import worker from "./support/worker";
 
@@ -130,5 +131,35 @@ describe("a poison event", () => {
           )) === 1,
       );
     }
+  });
+});
+
+describe("a duplicate delivery's dead letter", () => {
+  it("never marks a run still inside its claim lease dead; a run past its lease it does", async () => {
+    const now = Date.now();
+    const insert = (id: string, startedAt: number) =>
+      env.DB.prepare(
+        "INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at) VALUES ('/t', ?, 'inventory', 'running', 1, 'c1', ?)",
+      )
+        .bind(id, startedAt)
+        .run();
+    const letter = (id: string) => ({
+      message: {
+        kind: "task" as const,
+        agent: "inventory",
+        event: normalize({ specversion: "1.0", id, source: "/t", type: "order.placed", data: {} }),
+        receivedAt: now,
+      },
+      attempts: 4,
+    });
+    const live = uniqueId("live");
+    const lost = uniqueId("lost");
+    await insert(live, now - 1_000);
+    await insert(lost, now - 10 * 60_000);
+    await recordDeadLetters(env.DB, [letter(live), letter(lost)], now);
+    const status = (id: string) =>
+      env.DB.prepare("SELECT status FROM agent_runs WHERE event_id = ?").bind(id).first<{ status: string }>();
+    expect(await status(live)).toEqual({ status: "running" });
+    expect(await status(lost)).toEqual({ status: "dead_lettered" });
   });
 });

@@ -78,7 +78,9 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     // "done": a duplicate delivery of a finished run. "busy": another delivery is running it now.
     log("agent.run", { ...logFields(task), status: outcome === "done" ? "duplicate" : "busy" });
     if (outcome === "done") task.message.ack();
-    else retry(task);
+    // Busy: look again once the other claim's lease could have run out, so that a duplicate never
+    // exhausts its retries (and lands in the dead letters) while the first delivery is still working.
+    else retry(task, CLAIM_LEASE_MS / 1000);
   });
   // A paused agent's deliveries are held in D1 until it resumes (unless it just did: then retry).
   const held = await holdDeliveries(

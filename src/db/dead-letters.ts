@@ -1,6 +1,7 @@
 // dead_letters: deliveries that ran out of retries or failed for good, kept with their last error
 // and the original message so they can be inspected and replayed.
 import type { EventMessage, TaskMessage } from "../bus/envelope";
+import { CLAIM_LEASE_MS } from "./runs";
 
 export interface DeadLetter {
   message: EventMessage | TaskMessage;
@@ -30,9 +31,12 @@ export async function recordDeadLetters(db: D1Database, letters: readonly DeadLe
       db
         .prepare(
           `UPDATE agent_runs SET status = 'dead_lettered', finished_at = COALESCE(finished_at, ?4)
-            WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3 AND status IN ('failed', 'running')`,
+            WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3
+              AND (status = 'failed' OR (status = 'running' AND started_at < ?5))`,
         )
-        .bind(source, id, agent, now),
+        // A run still inside its claim lease belongs to a live delivery: a duplicate's dead letter
+        // must not mark it dead.
+        .bind(source, id, agent, now, now - CLAIM_LEASE_MS),
     ];
   });
   await db.batch(statements);
