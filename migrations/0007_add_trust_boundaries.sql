@@ -1,9 +1,10 @@
 -- Trust boundaries: webhook-id deduplication, policy violations found outside agent runs, and a
 -- unique paging key for workflows.
 
--- One row per (verified sender, webhook-id) until its webhook-timestamp leaves the tolerance window
--- (after that the signature check refuses it anyway): the same id with the same content is a
--- redelivery, the same id with other content a replay, refused.
+-- One row per webhook-id until its webhook-timestamp leaves the tolerance window (after that the
+-- signature check refuses it anyway): the same id with the same content is a redelivery, the same id
+-- with other content a replay, refused — whichever secret verified it, so a request signed with two
+-- rotating secrets cannot be replayed as "the other sender".
 CREATE TABLE webhook_messages (
   sender      TEXT    NOT NULL, -- which secret verified the request: a hash of it, never the secret
   webhook_id  TEXT    NOT NULL,
@@ -11,7 +12,7 @@ CREATE TABLE webhook_messages (
   deliveries  INTEGER NOT NULL DEFAULT 1,
   received_at INTEGER NOT NULL, -- ms since epoch
   expires_at  INTEGER NOT NULL, -- ms since epoch: webhook-timestamp + tolerance
-  PRIMARY KEY (sender, webhook_id)
+  PRIMARY KEY (webhook_id)
 );
 CREATE INDEX webhook_messages_by_expiry ON webhook_messages (expires_at);
 

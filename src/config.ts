@@ -131,7 +131,12 @@ export function checkConfig(env: Record<string, unknown>, now: Date = new Date()
       const problem = parsed.error.issues[0]?.message ?? "is invalid";
       const shown = typeof raw === "string" ? `${problem} (it is ${JSON.stringify(raw).slice(0, 40)})` : problem;
       const isSecret = name.endsWith("SECRET") || name.endsWith("TOKEN");
-      problems.push({ name, problem: isSecret ? problem : shown, fix: field.fix, parts: [...field.parts] });
+      // Runs need ADMIN_TOKEN only to derive the id key, i.e. while EVENT_ID_SECRET is unset.
+      const parts =
+        name === "ADMIN_TOKEN" && typeof env.EVENT_ID_SECRET === "string" && env.EVENT_ID_SECRET.length >= 16
+          ? field.parts.filter((p) => p !== "runs")
+          : [...field.parts];
+      problems.push({ name, problem: isSecret ? problem : shown, fix: field.fix, parts });
       values[name] = field.schema.safeParse(undefined).data;
     }
   }

@@ -384,3 +384,43 @@ describe("a result from a publisher that does not declare it", () => {
     expect(state).toMatchObject({ status: "completed", outcome: "order.confirmed" });
   });
 });
+
+describe("review fixes", () => {
+  it("deduplicates webhook-id across rotating secrets: a captured request replayed under the other signature is refused", async () => {
+    const NEW = "whsec_bmV3LXJvdGF0ZWQtc2VjcmV0LWZvci10ZXN0cw==";
+    const rotating = { ...env, WEBHOOK_SECRET: `${env.WEBHOOK_SECRET} ${NEW}` } as Env;
+    const { sign } = await import("../src/ingest/signature");
+    const order = orderPlaced();
+    const body = JSON.stringify(order);
+    const webhookId = uniqueId("msg");
+    const timestamp = Math.floor(Date.now() / 1000);
+    const both = `${await sign(env.WEBHOOK_SECRET, webhookId, timestamp, body)} ${await sign(NEW, webhookId, timestamp, body)}`;
+    const request = (signature: string, payload: string) =>
+      new Request("https://agentwire.test/v1/events", {
+        method: "POST",
+        headers: {
+          "content-type": "application/cloudevents+json",
+          "webhook-id": webhookId,
+          "webhook-timestamp": String(timestamp),
+          "webhook-signature": signature,
+        },
+        body: payload,
+      });
+    const { createExecutionContext } = await import("cloudflare:test");
+    const { default: worker } = await import("./support/worker");
+    const first = await worker.fetch(request(both, body), rotating, createExecutionContext());
+    expect(first.status).toBe(202);
+    // The same webhook-id, now only under the second secret, with other content: refused, not "first".
+    const other = JSON.stringify({ ...order, id: `${order.id}-replayed` });
+    const replay = await worker.fetch(
+      request(await sign(NEW, webhookId, timestamp, other), other),
+      rotating,
+      createExecutionContext(),
+    );
+    await expectRefused(replay, 409, "webhook_id_reused");
+  });
+
+  it("refuses an outside event claiming the budgetlimited extension", async () => {
+    await expectRefused(await postEvents({ ...orderPlaced(), budgetlimited: true }), 422, "reserved_extension");
+  });
+});

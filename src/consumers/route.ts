@@ -20,6 +20,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
   const config = settings(env, "runs");
   const entries = new Map<string, LogEntry>();
   const refused: PublisherViolation[] = [];
+  const correlationOf = new Map<Message, string>();
   for (const message of batch.messages) {
     const parsed = EventMessageSchema.safeParse(message.body);
     if (!parsed.success) {
@@ -29,6 +30,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
       continue;
     }
     const { event, receivedAt } = parsed.data;
+    correlationOf.set(message, event.correlationid);
     const key = eventKey(event);
     if (entries.has(key)) continue; // the same event twice in one batch: log and route it once
     const screened = screenPublishers(registry.mayPublish, [event], "router");
@@ -57,7 +59,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     const tasks = list.flatMap(({ event, receivedAt }, i) =>
       (logged[i]?.send ?? []).map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
     );
-    await Promise.all([
+    const [, failedCorrelations] = await Promise.all([
       sendAll(env.TASKS_QUEUE, tasks),
       notifyCoordinators(
         env,
@@ -93,7 +95,16 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
         detail: v.detail,
       });
     }
-    batch.ackAll();
+    // A coordinator that failed retries only its own correlation's messages: the rest of the batch is
+    // logged, routed and done (a redelivery re-notifies, and coordinators count each event once).
+    if (failedCorrelations.size === 0) batch.ackAll();
+    else {
+      const delaySeconds = backoffSeconds(attempt, config.RETRY_BASE_DELAY_SECONDS, config.RETRY_MAX_DELAY_SECONDS);
+      for (const [message, correlationId] of correlationOf) {
+        if (failedCorrelations.has(correlationId)) message.retry({ delaySeconds });
+        else message.ack();
+      }
+    }
   } catch (error) {
     logError("route.failed", { events: entries.size + refused.length, attempt }, error);
     batch.retryAll({
@@ -102,17 +113,25 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
   }
 }
 
-/** Hands events a workflow listens to to their coordinator: one call per correlation id. */
-async function notifyCoordinators(env: Env, events: readonly Envelope[]): Promise<void> {
+/** Hands events to their coordinators; returns the correlations whose coordinator failed. */
+async function notifyCoordinators(env: Env, events: readonly Envelope[]): Promise<Set<string>> {
   const byCorrelation = new Map<string, Envelope[]>();
   for (const event of events) {
     const group = byCorrelation.get(event.correlationid) ?? [];
     group.push(event);
     byCorrelation.set(event.correlationid, group);
   }
-  await Promise.all(
+  const settled = await Promise.allSettled(
     [...byCorrelation].map(([correlationId, group]) =>
       env.COORDINATOR.get(env.COORDINATOR.idFromName(correlationId)).observe(group),
     ),
   );
+  const failed = new Set<string>();
+  [...byCorrelation.keys()].forEach((correlationId, i) => {
+    const result = settled[i];
+    if (result?.status !== "rejected") return;
+    failed.add(correlationId);
+    logError("route.coordinator_failed", { correlationid: correlationId }, result.reason);
+  });
+  return failed;
 }

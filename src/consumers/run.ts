@@ -23,8 +23,12 @@ import { ledgerBudget } from "../models/budget-ledger";
 import { modelSetup } from "../models/lineup";
 import { modelClient } from "../models/client";
 import { emittedEvents } from "../runtime/emit";
+import { limiter } from "../runtime/limit";
 import { DeadLetter, RetryAfter } from "../runtime/errors";
 import { accounting, decideWithModel, ModelRunError, type TierDeps } from "../runtime/tiers";
+
+/** Model calls in flight per tasks batch: a Worker invocation holds about six connections open. */
+const MODEL_CALLS_AT_ONCE = 6;
 
 interface Task {
   message: Message;
@@ -93,7 +97,12 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     else retry(task, 0);
   });
 
-  const deps: TierDeps = { client: modelClient(env), setup: () => modelSetup(env), budget: ledgerBudget(env.BUDGET) };
+  const deps: TierDeps = {
+    client: modelClient(env),
+    setup: () => modelSetup(env),
+    budget: ledgerBudget(env.BUDGET),
+    gate: limiter(MODEL_CALLS_AT_ONCE),
+  };
   const idKey = await eventIdKey(env);
   const lent = registry.capabilities(env);
   await Promise.all(

@@ -103,11 +103,12 @@ export async function takeForReplay(db: D1Database, f: DeadLetterFilter, now: nu
 /** Puts letters whose replay could not be sent back to `dead`. */
 export async function untake(db: D1Database, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
+  // One bound parameter however many letters (D1 allows 100 per statement): the ids as a JSON array.
   await db
     .prepare(
-      `UPDATE dead_letters SET status = 'dead', replays = replays - 1 WHERE seq IN (${ids.map(() => "?").join(", ")})`,
+      "UPDATE dead_letters SET status = 'dead', replays = replays - 1 WHERE seq IN (SELECT value FROM json_each(?))",
     )
-    .bind(...ids)
+    .bind(JSON.stringify(ids))
     .run();
 }
 

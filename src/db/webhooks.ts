@@ -1,4 +1,4 @@
-// webhook_messages: each verified (sender, webhook-id) with a digest of its content, kept until its
+// webhook_messages: each verified webhook-id (and the sender that signed it) with a digest of its content, kept until its
 // timestamp leaves the tolerance window (a trigger prunes older rows on every insert).
 import { z } from "zod";
 
@@ -17,7 +17,7 @@ export async function recordWebhookMessage(
   const { results } = await db
     .prepare(
       `INSERT INTO webhook_messages (sender, webhook_id, digest, received_at, expires_at) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (sender, webhook_id) DO UPDATE SET deliveries = deliveries + 1
+       ON CONFLICT (webhook_id) DO UPDATE SET deliveries = deliveries + 1
         WHERE webhook_messages.digest = excluded.digest
        RETURNING deliveries`,
     )

@@ -131,6 +131,10 @@ function checkEvent(candidate: unknown, catalog: Catalog, maxHops: number): Chec
   if (!event.success)
     return { ...reject(400, "not_a_cloudevent", "not a valid CloudEvent"), issues: event.error.issues };
   const { source, type } = event.data;
+  // Extensions only agentwire sets: an outside sender may not claim a budget-limited decision.
+  if ("budgetlimited" in event.data) {
+    return reject(422, "reserved_extension", "the budgetlimited extension is set by agentwire's agents only");
+  }
   if (isReservedSource(source)) {
     const message = `source "${source}" is in the namespace ${RESERVED_SOURCE_PREFIX}, reserved for agentwire's own agents and workflows`;
     return reject(422, "reserved_source", message);

@@ -11,9 +11,11 @@ const SumRow = z.object({ n: z.number().int().nullable() });
 /** A reservation never settled (its worker died) stops counting after this long. */
 const RESERVATION_TTL_MS = 10 * 60_000;
 
+// An empty var means the default, as in src/config.ts (not 0, which would refuse every escalation).
+const emptyIsUnset = (v: unknown) => (v === "" ? undefined : v);
 const Caps = z.object({
-  BUDGET_DAILY_MICROS: z.coerce.number().int().nonnegative().default(50_000_000),
-  BUDGET_WORKFLOW_MICROS: z.coerce.number().int().nonnegative().default(250_000),
+  BUDGET_DAILY_MICROS: z.preprocess(emptyIsUnset, z.coerce.number().int().nonnegative().default(50_000_000)),
+  BUDGET_WORKFLOW_MICROS: z.preprocess(emptyIsUnset, z.coerce.number().int().nonnegative().default(250_000)),
 });
 
 const ReserveInput = z.object({ workflowId: z.string().min(1), micros: z.number().int().nonnegative() });

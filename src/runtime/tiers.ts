@@ -72,6 +72,8 @@ export interface TierDeps {
   /** The models and prices in force; throws ModelConfigError when the configuration is unusable. */
   setup: () => ModelSetup;
   budget: BudgetPort;
+  /** Runs a model call when a connection is free (default: at once). */
+  gate?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** A model call failed in a way the queue should handle (retry later, back off, dead-letter). */
@@ -127,7 +129,11 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
   const spec = agent.model as ModelSpec<Envelope, z.ZodType>;
   const Answer = answerSchema(spec.output);
   const violations: Violation[] = [];
-  const injected = suspectedInjection(event.data);
+  // Everything the model is shown: the data, and the attributes that go into the <event> tag.
+  const injected = [
+    ...suspectedInjection(event.data),
+    ...suspectedInjection({ id: event.id, source: event.source, subject: event.subject ?? "" }, "event"),
+  ];
   if (injected.length > 0) {
     violations.push({ kind: "prompt_injection_suspected", detail: `instruction-like text in ${injected.join(", ")}` });
   }
@@ -178,7 +184,8 @@ export async function decideWithModel(agent: Agent, event: Envelope, deps: TierD
     let result: CallResult;
     const at = new Date();
     try {
-      result = await callModel(client, { model, system, schema: Answer, user, maxTokens: maxTokens(tier), effort });
+      const call = () => callModel(client, { model, system, schema: Answer, user, maxTokens: maxTokens(tier), effort });
+      result = await (deps.gate ? deps.gate(call) : call());
     } catch (error) {
       calls.push({
         tier,
