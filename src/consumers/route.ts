@@ -70,6 +70,8 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     list.forEach(({ event, agents }, i) => {
       const l = logged[i];
       const status = l?.parked ? "parked" : l?.inserted || reroute ? "routed" : "duplicate";
+      // A result only a workflow hears says nothing here that its coordinator's line does not.
+      if (status === "routed" && agents.length === 0 && registry.coordinates(event.type)) return;
       log("route", {
         eventId: event.id,
         source: event.source,
