@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import fraudScreen from "../agents/fraud-screen";
 import { normalize } from "../src/bus/envelope";
-import { resolveModels } from "../src/models/catalog";
+import { resolveModels } from "../src/models/lineup";
 import { modelClient, setModelFetch } from "../src/models/client";
 import type { Agent } from "../src/runtime/define";
 import { type BudgetPort, decideWithModel, type ModelDecision } from "../src/runtime/tiers";
