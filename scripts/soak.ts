@@ -3,7 +3,6 @@
 // on loopback, reached through ANTHROPIC_BASE_URL) answering 429 or 529 to 5% of calls. Medium-risk
 // orders are approved as they wait. Then it reconciles from the log and prints the counts.
 // Options: --n (10000), --rate (20 events/s), --seed (1).
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
@@ -11,7 +10,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { fakeMessagesApi } from "../test/support/fake-anthropic";
 import { adminGet, orderPlaced, postSigned, type Target } from "./lib/client";
-import { applyMigrations, freePort, ROOT, startDev } from "./lib/dev";
+import { localD1 } from "./lib/d1";
+import { applyMigrations, freePort, startDev } from "./lib/dev";
 import { prng } from "./lib/labelled-orders";
 import { load, summarize } from "./lib/stats";
 
@@ -73,17 +73,7 @@ await new Promise<void>((resolve) => modelServer.listen(modelPort, "127.0.0.1", 
 
 // ---- agentwire under wrangler dev ---------------------------------------------------------------------
 const dir = mkdtempSync(path.join(tmpdir(), "agentwire-soak-"));
-const d1 = (sql: string) => {
-  const args = ["d1", "execute", "DB", "--local", "--persist-to", dir, "--json", "--command", sql];
-  const out = spawnSync(path.join(ROOT, "node_modules/.bin/wrangler"), args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  if (out.status !== 0) throw new Error(`d1 execute failed: ${out.stderr}`);
-  return (JSON.parse(out.stdout) as { results: Record<string, number | string | null>[] }[])[0]?.results ?? [];
-};
+const d1 = localD1(dir).query;
 applyMigrations(dir);
 const STOCK = 1_000_000;
 d1(`UPDATE stock SET available = ${STOCK}`);
