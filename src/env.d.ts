@@ -3,7 +3,7 @@ declare namespace Cloudflare {
   interface Env {
     /** Unset: the deterministic local model answers for every model-backed agent. */
     ANTHROPIC_API_KEY?: string;
-    /** Key for the ids agentwire derives. Unset: derived from ADMIN_TOKEN (see src/bus/ids.ts). */
+    /** Key for the ids agentwire derives. Unset: derived from ADMIN_TOKEN (see src/bus/publish.ts). */
     EVENT_ID_SECRET?: string;
   }
 }

@@ -1,7 +1,7 @@
 // The registry: the catalog plus every agent and workflow, checked once at start-up so a
 // misdeclared one fails loudly on deploy instead of quietly at 3 a.m.
 import type { Catalog } from "./bus/catalog";
-import { checkPublisher, declarations, type PublishCheck } from "./bus/publishers";
+import { checkPublisher, declarations, type PublishCheck } from "./bus/catalog";
 import { matchesPattern } from "./bus/subscriptions";
 import { listensTo, type Workflow } from "./coordinator/define";
 import type { Agent } from "./runtime/define";
@@ -14,7 +14,7 @@ export interface Registry {
   workflow(name: string): Workflow | undefined;
   /** Whether any workflow starts on or joins this event type: only those go to a coordinator. */
   coordinates(type: string): boolean;
-  /** Whether this event's source may publish its type (see src/bus/publishers.ts). */
+  /** Whether this event's source may publish its type (see src/bus/catalog.ts). */
   mayPublish: (event: { source: string; type: string }) => PublishCheck;
   /** What agents may use, built per batch from the env: the app declares it, the runtime lends it. */
   capabilities: (env: Env) => Record<string, unknown>;

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize } from "../src/bus/envelope";
-import { derivedId, eventIdKey } from "../src/bus/ids";
+import { derivedId, eventIdKey } from "../src/bus/publish";
 import type { InstanceState } from "../src/coordinator/transitions";
 import { adminGet, call, count, orderPlaced, postEvents, signedRequest, uniqueId, waitFor } from "./support/helpers";
 

@@ -1,4 +1,4 @@
-// The CloudEvents 1.0 envelope every event travels in, and the queue messages that carry it.
+// The CloudEvents 1.0 envelope every event travels in, its trace context, and the queue messages.
 // Schema first: the types are inferred, never declared twice.
 import { z } from "zod";
 
@@ -115,3 +115,15 @@ export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 export const QueueMessageSchema = z.discriminatedUnion("kind", [EventMessageSchema, TaskMessageSchema]);
 
 export const eventKey = (event: { source: string; id: string }) => `${event.source} ${event.id}`;
+
+// ---- trace context: every event carries a traceparent (the sender's, or one minted at ingest) ----
+
+const hex = (bytes: number) =>
+  [...crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** A fresh, sampled traceparent: version 00, a random trace id and parent id. */
+export const mintTraceparent = () => `00-${hex(16)}-${hex(8)}-01`;
+
+/** The trace id of an event's traceparent (32 hex digits), if it has one. */
+export const traceIdOf = (event: { traceparent?: string | undefined }): string | undefined =>
+  event.traceparent?.split("-")[1];

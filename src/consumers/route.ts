@@ -3,7 +3,7 @@
 // their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
 // An event whose publisher does not declare its type is neither logged nor routed: it is recorded
 // as a policy violation.
-import { traceIdOf } from "../bus/trace";
+import { traceIdOf } from "../bus/envelope";
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
 import { recordViolations } from "../db/violations";
@@ -11,7 +11,7 @@ import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "../bus/envelope";
-import { type PublisherViolation, screenPublishers } from "../bus/publishers";
+import { type PublisherViolation, screenPublishers } from "../bus/catalog";
 import { sendAll } from "../bus/publish";
 import { subscribersOf } from "../bus/subscriptions";
 

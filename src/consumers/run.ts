@@ -1,9 +1,9 @@
 // The tasks queue consumer: claims the batch's runs in one D1 batch and runs the agents concurrently;
 // each run, as soon as it finishes, publishes what it emitted, records its outcome and is acked or
 // retried on its own, so a slow model call in one delivery holds back no other.
-import { traceIdOf } from "../bus/trace";
+import { traceIdOf } from "../bus/envelope";
 import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envelope";
-import { eventIdKey } from "../bus/ids";
+import { eventIdKey } from "../bus/publish";
 import { sendAll } from "../bus/publish";
 import { settings } from "../config";
 import {

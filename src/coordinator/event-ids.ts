@@ -1,8 +1,8 @@
-// Ids of the events a workflow publishes: HMAC under the server's key (src/bus/ids.ts), stable for
+// Ids of the events a workflow publishes: HMAC under the server's key (src/bus/publish.ts), stable for
 // (workflow, correlation id, key), so an outcome is published once and nobody outside can predict
 // it. The coordinator applies transitions inside synchronous storage transactions, which cannot
 // await crypto.subtle, so the ids are derived ahead of them and looked up inside.
-import { derivedId } from "../bus/ids";
+import { derivedId } from "../bus/publish";
 import type { Emit } from "./transitions";
 
 /** Every key a workflow instance derives an event id for. */

@@ -1,10 +1,10 @@
 // Ingest: verify the signature over the raw body, parse and validate every event, refuse what an
 // outside sender may not say, then put the new events on the events queue. All or nothing: a
 // rejected request enqueues nothing and writes nothing.
-import { mintTraceparent, traceIdOf } from "../bus/trace";
+import { mintTraceparent, traceIdOf } from "../bus/envelope";
 import { type Catalog, entryOf, validateData } from "../bus/catalog";
 import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
-import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/publishers";
+import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/catalog";
 import { publish } from "../bus/publish";
 import { settings } from "../config";
 import { findLogged } from "../db/events";

@@ -1,10 +1,10 @@
 // What an agent may publish: only the types it declares, with data that fits the catalog. Emitted
 // events inherit the cause's correlation and trace, point back at it, and carry an id derived from
-// the cause under the server's key (src/bus/ids.ts): stable across retries, unpredictable outside.
+// the cause under the server's key (src/bus/publish.ts): stable across retries, unpredictable outside.
 import { type Catalog, validateData } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
-import { deriveEvent } from "../bus/derive";
-import { derivedId } from "../bus/ids";
+import { deriveEvent } from "../bus/publish";
+import { derivedId } from "../bus/publish";
 import { agentSource } from "../bus/subscriptions";
 import type { Violation } from "../db/runs";
 import type { Agent, Publish } from "./define";
