@@ -75,46 +75,47 @@ export async function claimRuns(
 export const CLAIM_LEASE_MS = 5 * 60_000;
 
 /** One model call of a run, as recorded (the tier policy's accounting has this shape). */
-export interface ModelCallRecord {
-  tier: string;
-  model: string;
-  usage: {
-    inputTokens: number;
-    outputTokens: number;
-    cacheReadTokens: number;
-    cacheWrite5mTokens: number;
-    cacheWrite1hTokens: number;
-    thinkingTokens: number;
-  };
-  costMicros: number;
-  alwaysEscalateMicros: number;
-  latencyMs: number;
-  outcome: string;
-  confidence?: number;
-}
+export const ModelCallRecordSchema = z.object({
+  tier: z.string(),
+  model: z.string(),
+  usage: z.object({
+    inputTokens: z.number(),
+    outputTokens: z.number(),
+    cacheReadTokens: z.number(),
+    cacheWrite5mTokens: z.number(),
+    cacheWrite1hTokens: z.number(),
+    thinkingTokens: z.number(),
+  }),
+  costMicros: z.number(),
+  alwaysEscalateMicros: z.number(),
+  latencyMs: z.number(),
+  outcome: z.string(),
+  confidence: z.number().optional(),
+});
+export type ModelCallRecord = z.infer<typeof ModelCallRecordSchema>;
 
 /** A model-backed run's accounting: the model and tier that decided, its calls, its cost. */
-export interface ModelRecord {
-  model: string | null;
-  tier: string | null;
-  calls: readonly ModelCallRecord[];
-  escalated: boolean;
-  escalationReason?: string;
-  budgetLimited: boolean;
-  costMicros: number;
-}
+export const ModelRecordSchema = z.object({
+  model: z.string().nullable(),
+  tier: z.string().nullable(),
+  calls: z.array(ModelCallRecordSchema).readonly(),
+  escalated: z.boolean(),
+  escalationReason: z.string().optional(),
+  budgetLimited: z.boolean(),
+  costMicros: z.number(),
+});
+export type ModelRecord = z.infer<typeof ModelRecordSchema>;
 
-export interface RunError {
-  message: string;
-  retryable: boolean;
+export const RunErrorSchema = z.object({
+  message: z.string(),
+  retryable: z.boolean(),
   /** A model API's retry-after, instead of the exponential backoff. */
-  delaySeconds?: number;
-}
+  delaySeconds: z.number().optional(),
+});
+export type RunError = z.infer<typeof RunErrorSchema>;
 
-export interface Violation {
-  kind: string;
-  detail: string;
-}
+export const ViolationSchema = z.object({ kind: z.string(), detail: z.string() });
+export type Violation = z.infer<typeof ViolationSchema>;
 
 export type RunRecord = Claim & {
   startedAt: number;

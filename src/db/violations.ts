@@ -5,15 +5,16 @@ import { z } from "zod";
 import { where } from "./where";
 
 /** An event refused because its publisher may not publish its type; it is never logged. */
-export interface PublisherViolation {
-  source: string;
-  id: string;
-  type: string;
-  correlationId: string;
-  kind: string;
-  detail: string;
-  detectedBy: "router" | "coordinator";
-}
+export const PublisherViolationSchema = z.object({
+  source: z.string(),
+  id: z.string(),
+  type: z.string(),
+  correlationId: z.string(),
+  kind: z.string(),
+  detail: z.string(),
+  detectedBy: z.enum(["router", "coordinator"]),
+});
+export type PublisherViolation = z.infer<typeof PublisherViolationSchema>;
 
 export async function recordViolations(
   db: D1Database,

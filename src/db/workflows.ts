@@ -5,21 +5,22 @@ import { parseRuns, RUN_COLUMNS } from "./runs";
 import { where } from "./where";
 
 /** What the audit copy keeps of an instance (the coordinator's state has this shape and more). */
-export interface WorkflowSnapshot {
-  id: string;
-  workflow: string;
-  status: string;
-  version: number;
-  start: { id: string };
-  startedAt: number;
-  deadlineAt: number;
-  approvalDeadlineAt?: number;
-  completedAt?: number;
-  outcome?: string;
-  verdict?: unknown;
-  results: readonly { id: string }[];
-  late: readonly string[];
-}
+export const WorkflowSnapshotSchema = z.object({
+  id: z.string(),
+  workflow: z.string(),
+  status: z.string(),
+  version: z.number(),
+  start: z.object({ id: z.string() }),
+  startedAt: z.number(),
+  deadlineAt: z.number(),
+  approvalDeadlineAt: z.number().optional(),
+  completedAt: z.number().optional(),
+  outcome: z.string().optional(),
+  verdict: z.unknown().optional(),
+  results: z.array(z.object({ id: z.string() })).readonly(),
+  late: z.array(z.string()).readonly(),
+});
+export type WorkflowSnapshot = z.infer<typeof WorkflowSnapshotSchema>;
 
 export interface WorkflowRecord {
   state: WorkflowSnapshot;
