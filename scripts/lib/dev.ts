@@ -112,6 +112,37 @@ async function agentwireAnswers(url: string): Promise<boolean> {
   return Health.safeParse(await res.json().catch(() => undefined)).success;
 }
 
+/**
+ * Passes wrangler's terminal output on, minus what says nothing: the bindings table printed again when
+ * Miniflare's own queue consumers make wrangler reload once, and the offline failure to fetch
+ * `Request.cf` (harmless: wrangler falls back to a placeholder).
+ */
+export function quietTerminal(write: (text: string) => void): (chunk: string) => void {
+  let tables = 0;
+  let skipping = false;
+  let pending = "";
+  return (chunk) => {
+    pending += chunk;
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) {
+      // eslint-disable-next-line no-control-regex
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, "");
+      if (plain.startsWith("Your Worker has access to the following bindings:") && ++tables > 1) skipping = true;
+      if (skipping) {
+        if (plain.trim() === "") skipping = false;
+        continue;
+      }
+      if (
+        /Unable to fetch the `Request\.cf` object|ENOTFOUND workers\.cloudflare\.com|at GetAddrInfoReqWrap/.test(plain)
+      ) {
+        continue;
+      }
+      write(`${line}\n`);
+    }
+  };
+}
+
 /** Writes vars to a private env file (single-quoted: dotenv takes them literally); returns its folder. */
 function writeEnvFile(vars: Record<string, string>): string {
   const dir = mkdtempSync(path.join(tmpdir(), "agentwire-env-"));
@@ -148,12 +179,22 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     env: { ...quietEnv, WRANGLER_REGISTRY_PATH: registry },
-    stdio: opts.inherit ? "inherit" : ["ignore", "pipe", "pipe"],
+    // npm start shows wrangler's output through quietTerminal (stdin stays the terminal's).
+    stdio: opts.inherit ? ["inherit", "pipe", "pipe"] : ["ignore", "pipe", "pipe"],
     detached: !opts.inherit,
   });
   let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const toTerminal = opts.inherit
+    ? { out: quietTerminal((s) => process.stdout.write(s)), err: quietTerminal((s) => process.stderr.write(s)) }
+    : undefined;
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+    toTerminal?.out(d.toString());
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+    toTerminal?.err(d.toString());
+  });
   const url = `http://127.0.0.1:${opts.port}`;
   const cleanup = () => {
     if (envDir) rmSync(envDir, { recursive: true, force: true });

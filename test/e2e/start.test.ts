@@ -5,7 +5,7 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ROOT, startDev } from "../../scripts/lib/dev";
+import { quietTerminal, ROOT, startDev } from "../../scripts/lib/dev";
 import { runScript } from "./run-script";
 
 let dir = "";
@@ -73,5 +73,21 @@ describe("npm start", () => {
     await expect(
       startDev({ port, persistTo: path.join(dir, "state"), vars: { WEBHOOK_SECRET: "", ADMIN_TOKEN: "" } }),
     ).rejects.toThrow(/wrangler dev exited/);
+  });
+});
+
+describe("npm start's terminal", () => {
+  it("shows the bindings table once and hides the offline Request.cf noise", () => {
+    let shown = "";
+    const write = quietTerminal((s) => (shown += s));
+    const table = "Your Worker has access to the following bindings:\nBinding  Resource\nenv.DB  D1\n\n";
+    write(table);
+    write("[wrangler:warn] Unable to fetch the `Request.cf` object! Falling back\n");
+    write(
+      "Error: getaddrinfo ENOTFOUND workers.cloudflare.com\n    at GetAddrInfoReqWrap.onlookupall (node:dns:1:1)\n",
+    );
+    write(table.replace("env.DB", "env.DB ")); // the reload's second table
+    write("[wrangler:info] Ready on http://127.0.0.1:8787\n");
+    expect(shown).toBe(`${table}[wrangler:info] Ready on http://127.0.0.1:8787\n`);
   });
 });
