@@ -17,14 +17,18 @@ export class WorkflowEventIds {
 
   /** Derives, once per object, every id these workflows may publish for these correlation ids. */
   async prepare(key: CryptoKey, workflows: readonly string[], correlationIds: readonly string[]): Promise<void> {
-    for (const id of new Set(correlationIds)) {
-      for (const workflow of workflows) {
-        for (const emitKey of EMIT_KEYS) {
-          const name = JSON.stringify([workflow, id, emitKey]);
-          if (!this.ids.has(name)) this.ids.set(name, await workflowEventId(key, workflow, id, emitKey));
-        }
-      }
-    }
+    const missing = [...new Set(correlationIds)].flatMap((id) =>
+      workflows.flatMap((workflow) =>
+        EMIT_KEYS.map((emitKey) => ({ workflow, id, emitKey, name: JSON.stringify([workflow, id, emitKey]) })),
+      ),
+    );
+    // In parallel: a first event derives an id per workflow and key (a dozen HMACs), not one by one.
+    const derived = await Promise.all(
+      missing
+        .filter((m) => !this.ids.has(m.name))
+        .map(async (m) => [m.name, await workflowEventId(key, m.workflow, m.id, m.emitKey)] as const),
+    );
+    for (const [name, id] of derived) this.ids.set(name, id);
   }
 
   get(workflow: string, id: string, emitKey: string): string {

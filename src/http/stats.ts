@@ -3,7 +3,8 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { stats } from "../db/stats";
-import { resolveModels } from "../models/lineup";
+import { configReport } from "../config";
+import { modelSetup } from "../models/lineup";
 import { requireAdmin } from "./auth";
 import { query } from "./query";
 
@@ -12,10 +13,13 @@ const StatsQuery = z.object({ since: z.coerce.number().int().nonnegative().defau
 export function statsRoutes() {
   return new Hono<{ Bindings: Env }>().use(requireAdmin).get("/", async (c) => {
     const { since } = query(StatsQuery, c.req.query());
-    const models = resolveModels(c.env);
-    const configuration = models.ok
-      ? { ok: true, tiers: models.setup.tiers, warnings: models.setup.warnings }
-      : { ok: false, problems: models.problems, warnings: [] };
+    // The model configuration as validated once for this isolate (src/config.ts).
+    const { problems, warnings } = configReport(c.env);
+    const modelProblems = problems.filter((p) => p.parts.includes("models")).map((p) => `${p.name} ${p.problem}`);
+    const configuration =
+      modelProblems.length === 0
+        ? { ok: true, tiers: modelSetup(c.env).tiers, warnings }
+        : { ok: false, problems: modelProblems, warnings: [] };
     return c.json({ ...(await stats(c.env.DB, since)), modelConfiguration: configuration });
   });
 }

@@ -126,8 +126,3 @@ export function modelSetup(env: ModelVars): ModelSetup {
   if (!result.ok) throw new ModelConfigError(result.problems);
   return result.setup;
 }
-
-/** The model for each tier (throws ModelConfigError when the configuration is unusable). */
-export function tierModels(env: ModelVars): Record<Tier, ModelId> {
-  return modelSetup(env).tiers;
-}
