@@ -48,6 +48,11 @@ export default tseslint.config(
     "the coordinator joins results: no consumers, http, ingest or runtime",
   ),
   ...layer(
+    "src/archive/**",
+    "^\\.\\./(consumers|http|ingest|runtime|coordinator|sweep|worker|registry|models)(/|$)",
+    "the archive moves and reads the log: db, bus/envelope, config and log only",
+  ),
+  ...layer(
     "src/consumers/**",
     "^\\.\\./(http|ingest|sweep|worker)(/|$)",
     "queue consumers do not call http, ingest or the sweep",

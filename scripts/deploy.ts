@@ -2,8 +2,9 @@
 //  1. the secrets file (`npm run secrets:new`) and wrangler.toml [vars] pass the Worker's own config
 //     check, and wrangler is logged in to one account, before anything is created;
 //  2. remote D1 migrations when the database exists (a redeploy: schema before code);
-//  3. `wrangler deploy --secrets-file`: wrangler provisions what is missing (the D1 database by its
-//     name, the three queues from their producer bindings) and uploads the secrets with the version;
+//  3. `wrangler deploy --secrets-file`: wrangler provisions what is missing (the D1 database and the
+//     R2 bucket by their names, the three queues from their producer bindings) and uploads the
+//     secrets with the version;
 //  4. remote D1 migrations when the database was only just created (a first deploy);
 //  5. GET /v1/health on the deployed URL until it answers healthy, or exit 1.
 // Options: --secrets-file PATH (.prod.vars), --url URL (routes or a custom domain), --health-timeout S.

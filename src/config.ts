@@ -5,7 +5,7 @@ import { z } from "zod";
 import { resolveModels } from "./models/lineup";
 
 /** The parts of agentwire a setting serves; "models" problems dead-letter model-backed runs only. */
-export type Part = "ingest" | "admin" | "runs" | "models";
+export type Part = "ingest" | "admin" | "runs" | "models" | "archive";
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -66,7 +66,7 @@ const FIELDS = {
   MAX_HOPS: { schema: int(1, 100, 8), parts: ["ingest", "runs"], fix: varFix("MAX_HOPS", "a whole number, 1 to 100") },
   MAX_EVENTS_PER_CORRELATION: {
     schema: int(1, 1_000_000, 1000),
-    parts: ["runs"],
+    parts: ["ingest", "runs"],
     fix: varFix("MAX_EVENTS_PER_CORRELATION", "a whole number, 1 or more"),
   },
   BUDGET_DAILY_MICROS: {
@@ -88,6 +88,18 @@ const FIELDS = {
     fix: varFix("SWEEP_LOOKBACK_SECONDS", "seconds"),
   },
   SWEEP_LIMIT: { schema: int(1, 500, 500), parts: ["runs"], fix: varFix("SWEEP_LIMIT", "1 to 500") },
+  // The archive (cron, or POST /v1/archive): events, runs and finished workflows older than the hot
+  // window move from D1 to R2; at most ARCHIVE_LIMIT events per run.
+  ARCHIVE_AFTER_HOURS: {
+    schema: int(1, 87_600, 168),
+    parts: ["archive"],
+    fix: varFix("ARCHIVE_AFTER_HOURS", "hours, at least SWEEP_LOOKBACK_SECONDS / 3600"),
+  },
+  ARCHIVE_LIMIT: {
+    schema: int(1, 50_000, 20_000),
+    parts: ["archive"],
+    fix: varFix("ARCHIVE_LIMIT", "events per run, 1 to 50000"),
+  },
 } satisfies Record<string, { schema: z.ZodType; parts: Part[]; fix: string }>;
 
 type Fields = typeof FIELDS;
@@ -139,6 +151,17 @@ export function checkConfig(env: Record<string, unknown>, now: Date = new Date()
       problems.push({ name, problem: isSecret ? problem : shown, fix: field.fix, parts });
       values[name] = field.schema.safeParse(undefined).data;
     }
+  }
+  // The archive must never take what the sweep may still repair: the hot window covers its lookback.
+  const window = values as Pick<Settings, "ARCHIVE_AFTER_HOURS" | "SWEEP_LOOKBACK_SECONDS">;
+  if (window.ARCHIVE_AFTER_HOURS * 3600 < window.SWEEP_LOOKBACK_SECONDS) {
+    const hours = Math.ceil(window.SWEEP_LOOKBACK_SECONDS / 3600);
+    problems.push({
+      name: "ARCHIVE_AFTER_HOURS",
+      problem: `is shorter than the sweep's lookback (SWEEP_LOOKBACK_SECONDS, ${hours} h): the archive would take work the sweep may still repair`,
+      fix: varFix("ARCHIVE_AFTER_HOURS", `${hours} or more, or lower SWEEP_LOOKBACK_SECONDS`),
+      parts: ["archive"],
+    });
   }
   const text = (name: string) => (typeof env[name] === "string" ? env[name] : undefined);
   const models = resolveModels(

@@ -1,8 +1,9 @@
 // Builds the Worker from a registry: HTTP in, and one consumer per queue. The entry point passes
 // the project's registry; tests pass one with extra fixture agents.
+import { archive } from "./archive/archive";
 import { routeEvents } from "./consumers/route";
 import { createApp } from "./http/app";
-import { log } from "./log";
+import { log, logError } from "./log";
 import { type Registry, subscriptionCycles } from "./registry";
 import { recordDeadLetterBatch } from "./consumers/dead-letters";
 import { runTasks } from "./consumers/run";
@@ -26,9 +27,22 @@ export function createWorker(registry: Registry) {
       log("queue.unknown", { queue: batch.queue, status: "retried" });
       batch.retryAll();
     },
-    // The cron trigger: the anti-entropy sweep (src/sweep/sweep.ts).
+    // The cron trigger: the anti-entropy sweep (src/sweep/sweep.ts), then the archive of what is past
+    // the hot window (src/archive/archive.ts). Each runs whether the other failed; a failure still
+    // fails the invocation, so it shows.
     async scheduled(_controller, env) {
-      await sweep(env, registry);
+      const steps = { sweep: () => sweep(env, registry), archive: () => archive(env) };
+      const failed: unknown[] = [];
+      for (const [step, run] of Object.entries(steps)) {
+        try {
+          await run();
+        } catch (error) {
+          logError("scheduled.failed", { step }, error);
+          failed.push(error);
+        }
+      }
+      if (failed.length === 1) throw failed[0];
+      if (failed.length > 1) throw new AggregateError(failed, "the sweep and the archive failed");
     },
   } satisfies ExportedHandler<Env>;
 }

@@ -257,11 +257,11 @@ describe("POST /v1/events", () => {
     });
   });
 
-  it("answers 503 and logs nothing when the queue send fails", async () => {
+  it("answers 503 and logs nothing when the log is unavailable", async () => {
     const order = orderPlaced();
-    const spy = vi.spyOn(env.EVENTS_QUEUE, "sendBatch").mockRejectedValue(new Error("queue down"));
+    const spy = vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 down"));
     try {
-      await expectRejected(await postEvents(order), 503, "queue_unavailable");
+      await expectRejected(await postEvents(order), 503, "log_unavailable");
     } finally {
       spy.mockRestore();
     }
@@ -270,6 +270,41 @@ describe("POST /v1/events", () => {
     // The sender retries and succeeds.
     expect((await postEvents(order)).status).toBe(202);
     await waitFor(async () => (await logged(order.id)) === 1);
+  });
+
+  it("answers 503 when an event is logged but cannot be routed, and routes it when the sender retries", async () => {
+    const order = orderPlaced();
+    const request = await signedRequest(JSON.stringify(order));
+    const down = () => Promise.reject(new Error("queue down"));
+    const tasks = vi.spyOn(env.TASKS_QUEUE, "sendBatch").mockImplementation(down);
+    const events = vi.spyOn(env.EVENTS_QUEUE, "sendBatch").mockImplementation(down);
+    try {
+      await expectRejected(await call(request.clone()), 503, "queue_unavailable");
+    } finally {
+      tasks.mockRestore();
+      events.mockRestore();
+    }
+    expect(await logged(order.id)).toBe(1); // the 503 says "retry", not "lost"
+    // The same webhook message again: a duplicate, and this time routed to every agent.
+    const res = await call(request);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: [{ id: order.id, duplicate: true }] });
+    await waitFor(async () => (await count("SELECT COUNT(*) AS n FROM agent_runs WHERE event_id = ?", order.id)) === 3);
+    expect(await logged(order.id)).toBe(1);
+  });
+
+  it("falls back to the events queue when the tasks queue refuses, and the event is routed once", async () => {
+    const order = orderPlaced();
+    const tasks = vi.spyOn(env.TASKS_QUEUE, "sendBatch").mockRejectedValueOnce(new Error("tasks queue down"));
+    try {
+      expect((await postEvents(order)).status).toBe(202);
+    } finally {
+      tasks.mockRestore();
+    }
+    await waitFor(async () => (await count("SELECT COUNT(*) AS n FROM agent_runs WHERE event_id = ?", order.id)) === 3);
+    await settle();
+    expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?", order.id)).toBe(3);
+    expect(await logged(order.id)).toBe(1);
   });
 });
 

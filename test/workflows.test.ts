@@ -2,7 +2,7 @@
 // workflows through the whole pipeline.
 import { abortAllDurableObjects, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize } from "../src/bus/envelope";
 import type { InstanceState } from "../src/coordinator/transitions";
 import { ADMIN, adminGet, call, count, orderPlaced, postEvents, uniqueId, waitFor } from "./support/helpers";
@@ -288,24 +288,55 @@ describe("the coordinator Durable Object", () => {
     expect(late.status).toBe(409);
   });
 
-  it("keeps the outbox and retries it from the alarm when publishing fails", async () => {
+  it("keeps the outbox and retries it from the alarm when logging the outcome fails", async () => {
     const id = uniqueId("ord");
     const r = orderResults(id);
     const stub = coordinator(id);
     await runInDurableObject(stub, async (instance, state) => {
       const bindings = (instance as unknown as { env: Env }).env;
-      const original = bindings.EVENTS_QUEUE;
-      bindings.EVENTS_QUEUE = { ...original, sendBatch: () => Promise.reject(new Error("queue down")) };
+      const spy = vi.spyOn(bindings.DB, "batch").mockRejectedValue(new Error("D1 down"));
       try {
         await instance.observe([placedEnvelope(id), r.fraud, r.reserved, r.quoted]);
       } finally {
-        bindings.EVENTS_QUEUE = original;
+        spy.mockRestore();
       }
       expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n).toBeGreaterThan(0);
       expect(await state.storage.getAlarm()).not.toBeNull();
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
-    await waitFor(async () => (await outcomesLogged(id, "order.confirmed")) === 1);
+    expect(await outcomesLogged(id, "order.confirmed")).toBe(1);
+  });
+
+  it("keeps the outbox when the outcome is logged but cannot be routed, and routes it from the alarm", async () => {
+    const id = uniqueId("ord");
+    const r = orderResults(id, "high"); // rejected: order.rejected goes to inventory, to release the stock
+    const stub = coordinator(id);
+    await runInDurableObject(stub, async (instance, state) => {
+      const bindings = (instance as unknown as { env: Env }).env;
+      const down = () => Promise.reject(new Error("queue down"));
+      const tasks = vi.spyOn(bindings.TASKS_QUEUE, "sendBatch").mockImplementation(down);
+      const events = vi.spyOn(bindings.EVENTS_QUEUE, "sendBatch").mockImplementation(down);
+      try {
+        await instance.observe([placedEnvelope(id), r.fraud, r.reserved, r.quoted]);
+      } finally {
+        tasks.mockRestore();
+        events.mockRestore();
+      }
+      expect(state.storage.sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n).toBeGreaterThan(0);
+    });
+    expect(await outcomesLogged(id, "order.rejected")).toBe(1); // logged once, not yet routed
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const left = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM outbox").one(),
+    );
+    expect(left.n).toBe(0);
+    const rejected = await env.DB.prepare("SELECT id FROM events WHERE correlation_id = ? AND type = 'order.rejected'")
+      .bind(id)
+      .first<{ id: string }>();
+    await waitFor(
+      async () => (await count("SELECT COUNT(*) AS n FROM agent_runs WHERE event_id = ?", rejected?.id)) === 1,
+    );
+    expect(await outcomesLogged(id, "order.rejected")).toBe(1);
   });
 });
 

@@ -95,11 +95,13 @@ export function normalize(event: IncomingCloudEvent): Envelope {
   return { ...event, correlationid: event.correlationid ?? event.id, hopcount: event.hopcount ?? 0 };
 }
 
-/** Ingest (or an agent) → events queue. */
+/** Ingest (or a coordinator, or a run whose direct routing failed) → events queue. */
 export const EventMessageSchema = z.object({
   kind: z.literal("event"),
   event: EnvelopeSchema,
   receivedAt: z.number(),
+  /** Already logged, not yet routed: route it even though the log has it. */
+  reroute: z.literal(true).optional(),
 });
 export type EventMessage = z.infer<typeof EventMessageSchema>;
 

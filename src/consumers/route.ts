@@ -3,17 +3,16 @@
 // their coordinator. Events over the hop limit or a correlation's event cap are parked, not routed.
 // An event whose publisher does not declare its type is neither logged nor routed: it is recorded
 // as a policy violation.
-import { traceIdOf } from "../bus/envelope";
 import { settings } from "../config";
 import { type LogEntry, logEvents } from "../db/events";
 import { recordViolations } from "../db/violations";
 import { log, logError } from "../log";
 import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
-import { type Envelope, EventMessageSchema, type TaskMessage, eventKey } from "../bus/envelope";
+import { EventMessageSchema, eventKey } from "../bus/envelope";
 import { type PublisherViolation, screenPublishers } from "../bus/catalog";
 import { sendAll } from "../bus/publish";
-import { subscribersOf } from "../bus/subscriptions";
+import { dispatchOf, logEntry, logRoutes, notifyCoordinators } from "../bus/dispatch";
 
 export async function routeEvents(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
   const started = Date.now();
@@ -31,61 +30,40 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     }
     const { event, receivedAt } = parsed.data;
     correlationOf.set(message, event.correlationid);
+    // A redelivery routes its event again (tasks are deduplicated by their runs) because its first
+    // try may have logged but not routed; so does an event a run logged but could not route itself.
+    const reroute = message.attempts > 1 || parsed.data.reroute === true;
     const key = eventKey(event);
-    if (entries.has(key)) continue; // the same event twice in one batch: log and route it once
+    const seen = entries.get(key);
+    if (seen) {
+      // The same event twice in one batch: log and route it once.
+      if (reroute) entries.set(key, { ...seen, reroute: true });
+      continue;
+    }
     const screened = screenPublishers(registry.mayPublish, [event], "router");
     refused.push(...screened.refused);
     if (screened.refused.length > 0) continue;
-    const agents = subscribersOf(registry.agents, event).map((a) => a.name);
-    entries.set(key, { event, receivedAt, agents, routable: agents.length > 0 || registry.coordinates(event.type) });
+    entries.set(key, logEntry(registry, event, receivedAt, reroute));
   }
 
-  // A first delivery routes only what it logged itself; a redelivery routes everything again
-  // (tasks are deduplicated by their runs) because its first try may have logged but not routed.
-  const reroute = batch.messages.some((m) => m.attempts > 1);
   const attempt = Math.max(...batch.messages.map((m) => m.attempts));
   const list = [...entries.values()];
   try {
     const [logged] = await Promise.all([
       list.length === 0
         ? []
-        : logEvents(env.DB, list, reroute, Date.now(), {
+        : logEvents(env.DB, list, false, Date.now(), {
             maxHops: config.MAX_HOPS,
             maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION,
           }),
       recordViolations(env.DB, refused, Date.now()),
     ]);
-    const routed = list.filter((_, i) => (logged[i]?.inserted || reroute) && !logged[i]?.parked);
-    const tasks = list.flatMap(({ event, receivedAt }, i) =>
-      (logged[i]?.send ?? []).map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
-    );
+    const { tasks, coordinated } = dispatchOf(registry, list, logged);
     const [, failedCorrelations] = await Promise.all([
       sendAll(env.TASKS_QUEUE, tasks),
-      notifyCoordinators(
-        env,
-        routed.map((e) => e.event).filter((e) => registry.coordinates(e.type)),
-      ),
+      notifyCoordinators(env, coordinated),
     ]);
-    const latencyMs = Date.now() - started;
-    list.forEach(({ event, agents }, i) => {
-      const l = logged[i];
-      const status = l?.parked ? "parked" : l?.inserted || reroute ? "routed" : "duplicate";
-      // A result only a workflow hears says nothing here that its coordinator's line does not.
-      if (status === "routed" && agents.length === 0 && registry.coordinates(event.type)) return;
-      log("route", {
-        eventId: event.id,
-        source: event.source,
-        type: event.type,
-        correlationid: event.correlationid,
-        traceId: traceIdOf(event),
-        hopcount: event.hopcount,
-        status,
-        ...(l?.parked ? { reason: l.parked } : {}),
-        agents,
-        held: l?.held ?? [],
-        latencyMs,
-      });
-    });
+    logRoutes(registry, list, logged, Date.now() - started);
     for (const v of refused) {
       log("route", {
         eventId: v.id,
@@ -113,27 +91,4 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
       delaySeconds: backoffSeconds(attempt, config.RETRY_BASE_DELAY_SECONDS, config.RETRY_MAX_DELAY_SECONDS),
     });
   }
-}
-
-/** Hands events to their coordinators; returns the correlations whose coordinator failed. */
-async function notifyCoordinators(env: Env, events: readonly Envelope[]): Promise<Set<string>> {
-  const byCorrelation = new Map<string, Envelope[]>();
-  for (const event of events) {
-    const group = byCorrelation.get(event.correlationid) ?? [];
-    group.push(event);
-    byCorrelation.set(event.correlationid, group);
-  }
-  const settled = await Promise.allSettled(
-    [...byCorrelation].map(([correlationId, group]) =>
-      env.COORDINATOR.get(env.COORDINATOR.idFromName(correlationId)).observe(group),
-    ),
-  );
-  const failed = new Set<string>();
-  [...byCorrelation.keys()].forEach((correlationId, i) => {
-    const result = settled[i];
-    if (result?.status !== "rejected") return;
-    failed.add(correlationId);
-    logError("route.coordinator_failed", { correlationid: correlationId }, result.reason);
-  });
-  return failed;
 }

@@ -1,11 +1,15 @@
-// The tasks queue consumer: claims the batch's runs in one D1 batch and runs the agents concurrently;
-// each run, as soon as it finishes, publishes what it emitted, records its outcome and is acked or
-// retried on its own, so a slow model call in one delivery holds back no other.
+// The tasks queue consumer: claims the batch's runs in one D1 batch and runs the agents concurrently.
+// Runs that finish together are committed together (a group commit: whatever finished while the
+// previous group was being written): one D1 batch records the runs and logs the events they emitted
+// with their routing, one sendBatch fans those events out to their subscribers, and one call per
+// correlation hands them to its coordinator — no second trip through the events queue. Each run is
+// then acked, retried or dead-lettered on its own, so a slow model call holds back no other.
 import { traceIdOf } from "../bus/envelope";
 import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envelope";
 import { eventIdKey } from "../bus/publish";
-import { sendAll } from "../bus/publish";
 import { settings } from "../config";
+import { runPlans } from "../db/batch";
+import { type Logged, logPlan } from "../db/events";
 import {
   CLAIM_LEASE_MS,
   type Claim,
@@ -13,7 +17,7 @@ import {
   type RunRecord,
   type Violation,
   claimRuns,
-  finishRuns,
+  finishPlan,
 } from "../db/runs";
 import { holdDeliveries } from "../db/recovery";
 import { errorMessage, log, logError } from "../log";
@@ -26,6 +30,7 @@ import { emittedEvents } from "../runtime/emit";
 import { limiter } from "../runtime/limit";
 import { DeadLetter, RetryAfter } from "../runtime/errors";
 import { accounting, decideWithModel, ModelRunError, type TierDeps } from "../runtime/tiers";
+import { logEntry, logRoutes, routeLogged } from "../bus/dispatch";
 
 /** Model calls in flight per tasks batch: a Worker invocation holds about six connections open. */
 const MODEL_CALLS_AT_ONCE = 6;
@@ -105,33 +110,84 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   };
   const idKey = await eventIdKey(env);
   const lent = registry.capabilities(env);
+  const commit = committer(env, registry);
   await Promise.all(
     claimed.map(async (task) => {
       const outcome = await runOne(task, registry, deps, idKey, lent);
-      try {
-        await completeRun(task, outcome, env, retry);
-      } catch (error) {
+      const committed = await commit(task, outcome);
+      if (!committed.ok) {
         // Recording failed (D1): the delivery runs again; its claim and derived ids make that safe.
-        logError("run.record_failed", logFields(task), error);
+        logError("run.record_failed", logFields(task), committed.error);
+        return retry(task);
+      }
+      try {
+        await settle(task, outcome, committed.record, env, retry);
+      } catch (error) {
+        // Dead-lettering failed: the queue tries again (the run is recorded failed, so it runs again).
+        logError("run.dead_letter_failed", logFields(task), error);
         retry(task);
       }
     }),
   );
 }
 
-/** Publishes one run's events, records its outcome, then acks, retries or dead-letters its message. */
-async function completeRun(task: Task, outcome: Outcome, env: Env, retry: Retry): Promise<void> {
-  let publishError: string | undefined;
-  if (outcome.ok && outcome.events.length > 0) {
-    try {
-      await sendAll(
-        env.EVENTS_QUEUE,
-        outcome.events.map((event) => ({ kind: "event" as const, event, receivedAt: Date.now() })),
-      );
-    } catch (error) {
-      publishError = `publishing emitted events failed: ${errorMessage(error)}`;
+type Committed = { ok: true; record: RunRecord } | { ok: false; error: unknown };
+interface Finished {
+  task: Task;
+  outcome: Outcome;
+  done: (committed: Committed) => void;
+}
+
+/**
+ * Group commit: runs that finish while a group is being written wait for the next one, so a batch
+ * of runs finishing together costs one D1 batch, one sendBatch and one coordinator call per
+ * correlation, and a run finishing alone waits for nothing but its own write.
+ */
+function committer(env: Env, registry: Registry) {
+  const config = settings(env, "runs");
+  const limits = { maxHops: config.MAX_HOPS, maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION };
+  let pending: Finished[] = [];
+  let draining: Promise<void> | undefined;
+  const drain = async () => {
+    while (pending.length > 0) {
+      const group = pending;
+      pending = [];
+      await commitGroup(env, registry, limits, group);
     }
+    draining = undefined;
+  };
+  return (task: Task, outcome: Outcome) =>
+    new Promise<Committed>((done) => {
+      pending.push({ task, outcome, done });
+      // A macrotask later, so that runs finishing in the same moment share the group.
+      draining ??= new Promise<void>((r) => setTimeout(r, 0)).then(drain);
+    });
+}
+
+async function commitGroup(
+  env: Env,
+  registry: Registry,
+  limits: { maxHops: number; maxEventsPerCorrelation: number },
+  group: readonly Finished[],
+): Promise<void> {
+  const started = Date.now();
+  const records = group.map(({ task, outcome }) => recordOf(task, outcome));
+  const entries = group.flatMap(({ outcome }) =>
+    outcome.ok ? outcome.events.map((event) => logEntry(registry, event, outcome.finishedAt)) : [],
+  );
+  let logged: Logged[];
+  try {
+    [logged] = await runPlans(env.DB, [logPlan(env.DB, entries, started, limits), finishPlan(env.DB, records)]);
+  } catch (error) {
+    for (const f of group) f.done({ ok: false, error });
+    return;
   }
+  await routeLogged(env, registry, entries, logged);
+  logRoutes(registry, entries, logged, Date.now() - started);
+  group.forEach((f, i) => f.done({ ok: true, record: records[i]! }));
+}
+
+function recordOf(task: Task, outcome: Outcome): RunRecord {
   const base = {
     ...task.claim,
     startedAt: outcome.startedAt,
@@ -139,22 +195,20 @@ async function completeRun(task: Task, outcome: Outcome, env: Env, retry: Retry)
     violations: outcome.violations,
     ...(outcome.model ? { model: outcome.model } : {}),
   };
-  let record: RunRecord;
-  if (outcome.ok && publishError === undefined) {
+  if (outcome.ok) {
     const output = { events: outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data })) };
-    record = { ...base, status: "succeeded", output };
-  } else {
-    const error = outcome.ok
-      ? { message: publishError ?? "", retryable: true }
-      : {
-          message: outcome.message,
-          retryable: outcome.retryable,
-          ...(outcome.delaySeconds === undefined ? {} : { delaySeconds: outcome.delaySeconds }),
-        };
-    record = { ...base, status: "failed", error };
+    return { ...base, status: "succeeded", output };
   }
-  await finishRuns(env.DB, [record]);
+  const error = {
+    message: outcome.message,
+    retryable: outcome.retryable,
+    ...(outcome.delaySeconds === undefined ? {} : { delaySeconds: outcome.delaySeconds }),
+  };
+  return { ...base, status: "failed", error };
+}
 
+/** Acks, retries or dead-letters a recorded run's message, with its log line. */
+async function settle(task: Task, outcome: Outcome, record: RunRecord, env: Env, retry: Retry): Promise<void> {
   const fields = { ...logFields(task), status: record.status, latencyMs: record.finishedAt - record.startedAt };
   if (record.status === "succeeded") {
     const emittedTypes = outcome.ok ? outcome.events.map((e) => e.type) : [];

@@ -10,7 +10,11 @@ import { eventIdKey } from "../bus/publish";
 import { screenPublishers, workflowSource } from "../bus/catalog";
 import { sendAll } from "../bus/publish";
 import { recordViolations } from "../db/violations";
-import { recordWorkflows, type WorkflowRecord } from "../db/workflows";
+import { logEntry, logRoutes, routeLogged } from "../bus/dispatch";
+import { settings } from "../config";
+import { runPlans } from "../db/batch";
+import { logPlan } from "../db/events";
+import { type WorkflowRecord, workflowsPlan } from "../db/workflows";
 import { HealInput, type HealReport } from "./heal";
 import { OutboxRecord, parseState, prepareStorage } from "./storage";
 import { traceIdOf } from "../bus/envelope";
@@ -71,7 +75,18 @@ export function coordinatorClass(registry: Registry) {
       // Only a publisher that declares a type may feed it to a workflow; the router checks this too.
       const { allowed: input, refused } = screenPublishers(registry.mayPublish, parsed, "coordinator");
       await recordViolations(this.env.DB, refused, Date.now());
-      await this.prepareIds(input.map((e) => e.correlationid));
+      // Ids only for the workflows these events can touch: those running here, and those they start.
+      const running = new Set(
+        this.sql
+          .exec<{ workflow: string }>("SELECT workflow FROM instances")
+          .toArray()
+          .map((r) => r.workflow),
+      );
+      const types = new Set(input.map((e) => e.type));
+      await this.prepareIds(
+        input.map((e) => e.correlationid),
+        registry.workflows.filter((w) => running.has(w.name) || types.has(w.startsOn)),
+      );
       const now = Date.now();
       let added = 0;
       this.ctx.storage.transactionSync(() => {
@@ -235,6 +250,9 @@ export function coordinatorClass(registry: Registry) {
         updatedAt: now,
       };
       this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('record', ?)", JSON.stringify(record));
+      // A line when a workflow starts, emits or leaves `running`; a result that only joins says nothing
+      // its agent's run line does not.
+      if (s.status === "running" && s.version > 1 && t.emits.length === 0) return;
       log("workflow", {
         workflow: w.name,
         correlationid: s.id,
@@ -277,8 +295,8 @@ export function coordinatorClass(registry: Registry) {
     }
 
     /** Derives, before a transaction (which cannot await), the ids these instances may publish. */
-    private async prepareIds(correlationIds: readonly string[]): Promise<void> {
-      const names = registry.workflows.map((w) => w.name);
+    private async prepareIds(correlationIds: readonly string[], workflows = registry.workflows): Promise<void> {
+      const names = workflows.map((w) => w.name);
       await this.ids.prepare(await eventIdKey(this.env), names, correlationIds);
     }
 
@@ -303,25 +321,49 @@ export function coordinatorClass(registry: Registry) {
       else await this.ctx.storage.deleteAlarm();
     }
 
+    /**
+     * Writes the workflow rows and logs the events the workflows published, in one D1 batch, then
+     * routes those events from here (tasks for their agents); an event a workflow listens to goes
+     * through the events queue instead, so that no coordinator calls itself. Runs again (from the
+     * alarm) until all of it succeeds: logging is idempotent, and the events are routed again.
+     */
     private async flush(): Promise<void> {
       const rows = this.sql
         .exec<{ seq: number; kind: string; body: string }>("SELECT seq, kind, body FROM outbox ORDER BY seq")
         .toArray();
       if (rows.length === 0) return;
-      const now = Date.now();
-      const messages: EventMessage[] = rows
+      const started = Date.now();
+      const config = settings(this.env, "runs");
+      const limits = { maxHops: config.MAX_HOPS, maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION };
+      const entries = rows
         .filter((r) => r.kind === "event")
-        .map((r) => ({ kind: "event", event: EnvelopeSchema.parse(JSON.parse(r.body)), receivedAt: now }));
+        .map((r) => logEntry(registry, EnvelopeSchema.parse(JSON.parse(r.body)), started, true));
       // Only the newest record of each instance matters; D1 ignores older versions anyway.
       const records = new Map<string, WorkflowRecord>();
       for (const r of rows.filter((x) => x.kind === "record")) {
         const record = OutboxRecord.parse(JSON.parse(r.body));
         records.set(record.state.workflow, record);
       }
-      await Promise.all([
-        sendAll(this.env.EVENTS_QUEUE, messages),
-        recordWorkflows(this.env.DB, [...records.values()]),
+      const [logged] = await runPlans(this.env.DB, [
+        logPlan(this.env.DB, entries, started, limits),
+        workflowsPlan(this.env.DB, [...records.values()]),
       ]);
+      const heard = entries.filter((e) => registry.coordinates(e.event.type));
+      const direct = entries.flatMap((e, i) => (registry.coordinates(e.event.type) ? [] : [[e, logged[i]!] as const]));
+      const [routed] = await Promise.all([
+        routeLogged(
+          this.env,
+          registry,
+          direct.map(([e]) => e),
+          direct.map(([, l]) => l),
+        ),
+        sendAll(
+          this.env.EVENTS_QUEUE,
+          heard.map((e): EventMessage => ({ kind: "event", event: e.event, receivedAt: started, reroute: true })),
+        ),
+      ]);
+      if (!routed) throw new Error("the workflow's events are logged but could not be routed");
+      logRoutes(registry, entries, logged, Date.now() - started);
       const last = rows.at(-1)?.seq ?? 0;
       this.sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
     }

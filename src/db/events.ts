@@ -1,5 +1,5 @@
 // The event log: append (idempotent on source+id) together with the routing decision, and reads.
-import { batchEach } from "./batch";
+import { type Plan, planEach, runPlans } from "./batch";
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
 import { parseRuns, RUN_COLUMNS } from "./runs";
@@ -15,7 +15,7 @@ export interface EventKey {
 const PAIRS_PER_QUERY = 50;
 
 /** Which of these events are already in the log: one read, on the ingest request path. */
-export async function findLogged(db: D1Database, keys: readonly EventKey[]): Promise<Set<string>> {
+export function findLoggedPlan(db: D1Database, keys: readonly EventKey[]): Plan<Set<string>> {
   const statements: D1PreparedStatement[] = [];
   for (let i = 0; i < keys.length; i += PAIRS_PER_QUERY) {
     const chunk = keys.slice(i, i + PAIRS_PER_QUERY);
@@ -26,15 +26,18 @@ export async function findLogged(db: D1Database, keys: readonly EventKey[]): Pro
         .bind(...chunk.flatMap((k) => [k.source, k.id])),
     );
   }
-  if (statements.length === 0) return new Set();
-  const results = await db.batch(statements);
-  const logged = new Set<string>();
-  for (const result of results) {
-    for (const row of z.array(z.object({ source: z.string(), id: z.string() })).parse(result.results)) {
-      logged.add(eventKey(row));
-    }
-  }
-  return logged;
+  return {
+    statements,
+    read: (results) => {
+      const logged = new Set<string>();
+      for (const result of results) {
+        for (const row of z.array(z.object({ source: z.string(), id: z.string() })).parse(result.results)) {
+          logged.add(eventKey(row));
+        }
+      }
+      return logged;
+    },
+  };
 }
 
 export interface LogEntry {
@@ -43,6 +46,8 @@ export interface LogEntry {
   agents: readonly string[];
   /** Whether anything listens to the event (an agent or a workflow): only such events are parked. */
   routable: boolean;
+  /** Route it even if it is already logged (a redelivery whose first try may have logged without routing). */
+  reroute?: boolean;
 }
 
 export interface Limits {
@@ -64,11 +69,12 @@ const DeliveryReturn = z.object({ agent: z.string(), held: z.number() });
 const ParkedReturn = z.object({ reason: z.enum(["hop_limit", "correlation_cap"]) });
 
 /**
- * Appends the events and their routing in one transaction. Deliveries are written only for events
+ * Appends the events and their routing in one transaction; an event already archived to R2 counts as
+ * logged (a duplicate), like one in D1. Deliveries are written only for events
  * to route: those this call inserted — the `changes()` guard reads the outcome of the event insert
- * just before it — or, when `reroute` is set (a redelivered batch whose first try may have logged
- * without routing), all of them. Events over the hop limit, or whose correlation holds more than the
- * cap, are parked instead. A delivery to a paused agent is written as held.
+ * just before it — or, when `reroute` is set (on the call or the entry), all of them. Events over
+ * the hop limit, or whose correlation holds more than the cap, are parked instead. A delivery to a
+ * paused agent is written as held.
  */
 export async function logEvents(
   db: D1Database,
@@ -77,14 +83,38 @@ export async function logEvents(
   now: number,
   limits: Limits,
 ): Promise<Logged[]> {
+  const [logged] = await runPlans(db, [logPlan(db, entries, now, limits, reroute)]);
+  return logged;
+}
+
+/**
+ * Logs only if this webhook message is recorded with this digest: in one batch after the webhook-id
+ * statement, a replayed id with other content (which that statement refuses) logs nothing.
+ */
+export interface WebhookGuard {
+  webhookId: string;
+  digest: string;
+}
+
+/** logEvents as a plan, to run in one batch with other statements (the run consumer's). */
+export function logPlan(
+  db: D1Database,
+  entries: readonly LogEntry[],
+  now: number,
+  limits: Limits,
+  reroute = false,
+  guard?: WebhookGuard,
+): Plan<Logged[]> {
   const perEntry = entries.map(
-    ({ event, receivedAt, agents, routable }) =>
+    ({ event, receivedAt, agents, routable, reroute: again }) =>
       [
         db
           .prepare(
             `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
                                traceparent, envelope, received_at, logged_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+            WHERE (?13 IS NULL OR EXISTS (SELECT 1 FROM webhook_messages WHERE webhook_id = ?13 AND digest = ?14))
+              AND NOT EXISTS (SELECT 1 FROM archived_events WHERE id = ?2 AND source = ?1)
            ON CONFLICT (source, id) DO NOTHING
            RETURNING seq`,
           )
@@ -101,6 +131,8 @@ export async function logEvents(
             JSON.stringify(event),
             receivedAt,
             now,
+            guard?.webhookId ?? null,
+            guard?.digest ?? null,
           ),
         db
           .prepare(
@@ -117,7 +149,7 @@ export async function logEvents(
             event.id,
             now,
             JSON.stringify(agents),
-            reroute ? 1 : 0,
+            reroute || again ? 1 : 0,
             event.hopcount,
             limits.maxHops,
             event.correlationid,
@@ -128,6 +160,7 @@ export async function logEvents(
             `INSERT INTO parked_events (event_source, event_id, reason, parked_at)
            SELECT ?1, ?2, CASE WHEN ?4 > ?5 THEN 'hop_limit' ELSE 'correlation_cap' END, ?3
             WHERE ?8 = 1
+              AND EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
               AND (?4 > ?5 OR (SELECT COUNT(*) FROM events WHERE correlation_id = ?6) > ?7)
               AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_source = ?1 AND event_id = ?2)
            ON CONFLICT (event_source, event_id) DO UPDATE SET reason = parked_events.reason
@@ -145,17 +178,18 @@ export async function logEvents(
           ),
       ] as const,
   );
-  const { each } = await batchEach(db, perEntry);
-  return each.map(([logged, delivered, parkedRows]) => {
-    const deliveries = z.array(DeliveryReturn).parse(delivered.results);
-    const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
-    return {
-      inserted: logged.results.length > 0,
-      parked,
-      send: deliveries.filter((d) => !d.held).map((d) => d.agent),
-      held: deliveries.filter((d) => d.held).map((d) => d.agent),
-    };
-  });
+  return planEach(perEntry, (each) =>
+    each.map(([logged, delivered, parkedRows]): Logged => {
+      const deliveries = z.array(DeliveryReturn).parse(delivered.results);
+      const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
+      return {
+        inserted: logged.results.length > 0,
+        parked,
+        send: deliveries.filter((d) => !d.held).map((d) => d.agent),
+        held: deliveries.filter((d) => d.held).map((d) => d.agent),
+      };
+    }),
+  );
 }
 
 const EventRow = z.object({

@@ -1,6 +1,5 @@
 // Recovery reads and writes: dead letters and their replay, held deliveries of paused agents, agent
 // state, and the log slices that /v1/replay re-delivers.
-import { batchEach } from "./batch";
 import { z } from "zod";
 import { QueueMessageSchema } from "../bus/envelope";
 import { toLoggedEvent } from "./events";
@@ -158,14 +157,15 @@ export async function releaseHeld(db: D1Database, agent: string, limit: number) 
     .bind(agent, limit)
     .all<{ event_source: string; event_id: string }>();
   if (results.length === 0) return [];
-  const rows = await db.batch(
-    results.map((r) =>
-      db
-        .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE source = ? AND id = ?")
-        .bind(r.event_source, r.event_id),
-    ),
-  );
-  return rows.flatMap((r) => z.array(HeldRow).parse(r.results).map(toLoggedEvent));
+  // One statement however many were released (D1 counts every statement against 1,000 per invocation).
+  const rows = await db
+    .prepare(
+      `SELECT e.seq, e.envelope, e.received_at, e.logged_at FROM json_each(?1) k
+         JOIN events e ON e.source = k.value ->> '$[0]' AND e.id = k.value ->> '$[1]'`,
+    )
+    .bind(JSON.stringify(results.map((r) => [r.event_source, r.event_id])))
+    .all();
+  return z.array(HeldRow).parse(rows.results).map(toLoggedEvent);
 }
 
 const AgentCountRow = z.object({ agent: z.string(), what: z.string(), n: z.number() });
@@ -226,7 +226,8 @@ export async function logSlice(db: D1Database, q: LogSlice) {
 /**
  * Prepares (event, agent) pairs for re-delivery in one transaction: pairs whose run succeeded (or is
  * running) are skipped; a dead-lettered run goes back to failed; a delivery row is written (held for
- * a paused agent). Returns, per pair, whether to send it now.
+ * a paused agent). Returns, per pair, whether to send it now. Three statements however many pairs
+ * (the pairs travel as one JSON value), so a full page of replay stays far under D1's 1,000 queries.
  */
 export async function prepareRedelivery(
   db: D1Database,
@@ -234,36 +235,42 @@ export async function prepareRedelivery(
   now: number,
 ): Promise<("send" | "held" | "done")[]> {
   if (pairs.length === 0) return [];
-  const entries = pairs.map(
-    (p) =>
-      [
-        db
-          .prepare(
-            `UPDATE agent_runs SET status = 'failed'
-          WHERE event_source = ? AND event_id = ? AND agent = ? AND status = 'dead_lettered'`,
-          )
-          .bind(p.source, p.id, p.agent),
-        db
-          .prepare(
-            `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?4
-          WHERE kind = 'task' AND event_source = ?1 AND event_id = ?2 AND agent = ?3 AND status = 'dead'`,
-          )
-          .bind(p.source, p.id, p.agent, now),
-        db
-          .prepare(
-            `INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
-         SELECT ?1, ?2, ?3, ?4, EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
-          WHERE NOT EXISTS (SELECT 1 FROM agent_runs WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3
-                                AND status IN ('succeeded', 'running'))
+  const param = JSON.stringify(pairs.map((p) => [p.source, p.id, p.agent]));
+  const PAIRS = `p AS (SELECT value ->> '$[0]' AS source, value ->> '$[1]' AS id, value ->> '$[2]' AS agent
+                         FROM json_each(?1))`;
+  const [, , delivered] = await db.batch([
+    db
+      .prepare(
+        `WITH ${PAIRS}
+         UPDATE agent_runs SET status = 'failed'
+          WHERE status = 'dead_lettered' AND (event_source, event_id, agent) IN (SELECT source, id, agent FROM p)`,
+      )
+      .bind(param),
+    db
+      .prepare(
+        `WITH ${PAIRS}
+         UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?2
+          WHERE kind = 'task' AND status = 'dead' AND (event_source, event_id, agent) IN (SELECT source, id, agent FROM p)`,
+      )
+      .bind(param, now),
+    db
+      .prepare(
+        `WITH ${PAIRS}
+         INSERT INTO deliveries (event_source, event_id, agent, routed_at, held)
+         SELECT p.source, p.id, p.agent, ?2, EXISTS (SELECT 1 FROM agent_state s WHERE s.agent = p.agent AND s.paused = 1)
+           FROM p
+          WHERE NOT EXISTS (SELECT 1 FROM agent_runs r WHERE r.event_source = p.source AND r.event_id = p.id
+                               AND r.agent = p.agent AND r.status IN ('succeeded', 'running'))
          ON CONFLICT (event_source, event_id, agent) DO UPDATE SET held = excluded.held
-         RETURNING held`,
-          )
-          .bind(p.source, p.id, p.agent, now),
-      ] as const,
+         RETURNING event_source, event_id, agent, held`,
+      )
+      .bind(param, now),
+  ]);
+  const decided = new Map(
+    z
+      .array(z.object({ event_source: z.string(), event_id: z.string(), agent: z.string(), held: z.number() }))
+      .parse(delivered?.results ?? [])
+      .map((d) => [`${d.event_source} ${d.event_id} ${d.agent}`, d.held ? "held" : "send"] as const),
   );
-  const { each } = await batchEach(db, entries);
-  return each.map(([, , delivery]) => {
-    const row = z.array(z.object({ held: z.number() })).parse(delivery.results)[0];
-    return row === undefined ? "done" : row.held ? "held" : "send";
-  });
+  return pairs.map((p) => decided.get(`${p.source} ${p.id} ${p.agent}`) ?? "done");
 }

@@ -1,6 +1,6 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
-import { batchEach } from "./batch";
+import { batchEach, type Plan, runPlans } from "./batch";
 import { z } from "zod";
 
 export interface RunKey {
@@ -128,7 +128,11 @@ export type RunRecord = Claim & {
 
 /** Records the outcome of claimed runs (with model calls and policy violations) in one transaction. */
 export async function finishRuns(db: D1Database, records: readonly RunRecord[]): Promise<void> {
-  if (records.length === 0) return;
+  await runPlans(db, [finishPlan(db, records)]);
+}
+
+/** finishRuns as a plan, to run in one batch with the log of the runs' emitted events. */
+export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<void> {
   const statements = records.flatMap((r) => {
     const update = db
       .prepare(
@@ -197,7 +201,7 @@ export async function finishRuns(db: D1Database, records: readonly RunRecord[]):
       ),
     ];
   });
-  await db.batch(statements);
+  return { statements, read: () => undefined };
 }
 
 export const RUN_COLUMNS = [

@@ -62,6 +62,9 @@ const ViolationRow = z
   }));
 export type ViolationView = z.output<typeof ViolationRow>;
 
+/** Parses policy_violations rows with the event's type and correlation (the archive holds them so). */
+export const parseViolations = (rows: unknown): ViolationView[] => z.array(ViolationRow).parse(rows);
+
 // A run's violations have no type or correlation of their own: they are the cause event's, in the log.
 const COLUMNS = `v.seq, v.event_source, v.event_id, v.agent, v.kind, v.detail, v.recorded_at, v.detected_by,
   COALESCE(v.event_type, e.type) AS event_type, COALESCE(v.correlation_id, e.correlation_id) AS correlation_id`;

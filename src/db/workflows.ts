@@ -1,5 +1,6 @@
 // workflows: the coordinators' audit copy of each instance, and the reads behind /v1/workflows.
 import { z } from "zod";
+import { type Plan, runPlans } from "./batch";
 import { toLoggedEvent } from "./events";
 import { parseRuns, RUN_COLUMNS } from "./runs";
 import { where } from "./where";
@@ -30,12 +31,15 @@ export interface WorkflowRecord {
 
 /** Upserts instance snapshots in one batch; an older version never overwrites a newer one. */
 export async function recordWorkflows(db: D1Database, records: readonly WorkflowRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  await db.batch(
-    records.map(({ state: s, outcomeEventId, updatedAt }) =>
-      db
-        .prepare(
-          `INSERT INTO workflows (id, workflow, status, version, start_event_id, started_at, deadline_at,
+  await runPlans(db, [workflowsPlan(db, records)]);
+}
+
+/** recordWorkflows as a plan: a coordinator writes its workflow rows and logs its events in one batch. */
+export function workflowsPlan(db: D1Database, records: readonly WorkflowRecord[]): Plan<void> {
+  const statements = records.map(({ state: s, outcomeEventId, updatedAt }) =>
+    db
+      .prepare(
+        `INSERT INTO workflows (id, workflow, status, version, start_event_id, started_at, deadline_at,
              approval_deadline_at, completed_at, outcome, outcome_event_id, verdict, results, late, updated_at)
            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
            ON CONFLICT (id, workflow) DO UPDATE SET
@@ -43,26 +47,26 @@ export async function recordWorkflows(db: D1Database, records: readonly Workflow
              completed_at = excluded.completed_at, outcome = excluded.outcome, outcome_event_id = excluded.outcome_event_id,
              verdict = excluded.verdict, results = excluded.results, late = excluded.late, updated_at = excluded.updated_at
            WHERE excluded.version > workflows.version`,
-        )
-        .bind(
-          s.id,
-          s.workflow,
-          s.status,
-          s.version,
-          s.start.id,
-          s.startedAt,
-          s.deadlineAt,
-          s.approvalDeadlineAt ?? null,
-          s.completedAt ?? null,
-          s.outcome ?? null,
-          outcomeEventId ?? null,
-          s.verdict ? JSON.stringify(s.verdict) : null,
-          JSON.stringify(s.results.map((r) => r.id)),
-          JSON.stringify(s.late),
-          updatedAt,
-        ),
-    ),
+      )
+      .bind(
+        s.id,
+        s.workflow,
+        s.status,
+        s.version,
+        s.start.id,
+        s.startedAt,
+        s.deadlineAt,
+        s.approvalDeadlineAt ?? null,
+        s.completedAt ?? null,
+        s.outcome ?? null,
+        outcomeEventId ?? null,
+        s.verdict ? JSON.stringify(s.verdict) : null,
+        JSON.stringify(s.results.map((r) => r.id)),
+        JSON.stringify(s.late),
+        updatedAt,
+      ),
   );
+  return { statements, read: () => undefined };
 }
 
 const jsonText = z.string().transform((s) => JSON.parse(s) as unknown);
@@ -106,6 +110,9 @@ const toWorkflow = (row: unknown) => {
   };
 };
 export type WorkflowSummary = ReturnType<typeof toWorkflow>;
+
+/** Parses workflows rows (the archive holds them as D1 did). */
+export const parseWorkflows = (rows: readonly unknown[]): WorkflowSummary[] => rows.map(toWorkflow);
 
 /** Where a page ends: (started_at, id, workflow) is unique, so instances started in the same ms are not skipped. */
 export interface WorkflowCursor {

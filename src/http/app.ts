@@ -1,6 +1,7 @@
 // The HTTP surface: one sub-app per resource, one error handler, JSON everywhere.
 import { Hono } from "hono";
 import type { Registry } from "../registry";
+import { archiveRoutes } from "./archive";
 import { isAdmin } from "./auth";
 import { errorBody, onError } from "./errors";
 import { eventsRoutes } from "./events";
@@ -43,6 +44,8 @@ export function createApp(registry: Registry) {
         "POST /v1/agents/:name/resume",
         "GET /v1/sweep",
         "POST /v1/sweep",
+        "GET /v1/archive",
+        "POST /v1/archive",
       ],
       agents: registry.agents.map((a) => a.name),
       workflows: registry.workflows.map((w) => w.name),
@@ -57,6 +60,7 @@ export function createApp(registry: Registry) {
   app.route("/v1/agents", agentRoutes(registry));
   app.route("/v1/violations", violationsRoutes());
   app.route("/v1/sweep", sweepRoutes(registry));
+  app.route("/v1/archive", archiveRoutes());
   app.notFound((c) => c.json(errorBody("not_found", `no route for ${c.req.method} ${c.req.path}`), 404));
   app.onError(onError);
   return app;

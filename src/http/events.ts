@@ -1,6 +1,7 @@
 // /v1/events: signed ingest (public) and reads of the log (admin token).
 import { Hono } from "hono";
 import { z } from "zod";
+import { archivedEvent } from "../archive/read";
 import { getEvent, listEvents } from "../db/events";
 import { ingest } from "../ingest/ingest";
 import { log } from "../log";
@@ -19,7 +20,7 @@ const ListQuery = z.object({
 export function eventsRoutes(registry: Registry) {
   return new Hono<{ Bindings: Env }>()
     .post("/", async (c) => {
-      const result = await ingest(c.req.raw, c.env, registry.catalog);
+      const result = await ingest(c.req.raw, c.env, registry);
       if (!result.ok) {
         // Why a webhook was refused, never its body or signature.
         log("ingest.rejected", {
@@ -40,9 +41,11 @@ export function eventsRoutes(registry: Registry) {
       return c.json({ events, next: events.length === q.limit && last ? { before: last.seq } : null });
     })
     .get("/:id", requireAdmin, async (c) => {
-      const found = await getEvent(c.env.DB, c.req.param("id"), c.req.query("source"));
+      // Past the hot window, the archive answers in the same shape, marked archived.
+      const [id, source] = [c.req.param("id"), c.req.query("source")];
+      const hot = await getEvent(c.env.DB, id, source);
+      const found = hot ? { ...hot, archived: false } : await archivedEvent(c.env, id, source);
       if (!found) {
-        const id = c.req.param("id");
         // A refused event is never logged; its policy violation says why.
         const message = `no event with id "${id}" in the log (refused events: GET /v1/violations?eventId=${encodeURIComponent(id)})`;
         throw new HttpError(404, "not_found", message);

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { configReport, type Part } from "../config";
 import { latestMigration } from "../db/health";
 
-const PARTS: Part[] = ["ingest", "admin", "runs", "models"];
+const PARTS: Part[] = ["ingest", "admin", "runs", "models", "archive"];
 
 export function healthRoutes() {
   return new Hono<{ Bindings: Env }>().get("/", async (c) => {

@@ -1,6 +1,7 @@
 // /v1/workflows: workflow state and its causal tree of events and runs, and human approvals.
 import { type Context, Hono } from "hono";
 import { z } from "zod";
+import { withArchive } from "../archive/read";
 import type { ApprovalAnswer } from "../coordinator/workflow-coordinator";
 import { getWorkflow, listWorkflows, type WorkflowCursor } from "../db/workflows";
 import { requireAdmin } from "./auth";
@@ -66,7 +67,7 @@ export function workflowsRoutes() {
     })
     .get("/:id", async (c) => {
       const id = c.req.param("id");
-      const { instances, events, runs } = await getWorkflow(c.env.DB, id);
+      const { instances, events, runs } = await withArchive(c.env, id, await getWorkflow(c.env.DB, id));
       const [main] = instances;
       if (!main) throw new HttpError(404, "not_found", `no workflow "${id}"`);
       const late = new Set(instances.flatMap((i) => i.late));

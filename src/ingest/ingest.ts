@@ -1,19 +1,22 @@
 // Ingest: verify the signature over the raw body, parse and validate every event, refuse what an
-// outside sender may not say, then put the new events on the events queue. All or nothing: a
-// rejected request enqueues nothing and writes nothing.
+// outside sender may not say, then log the new events with their routing in one D1 batch (with the
+// webhook-id) and route them: tasks for their agents, the start of their workflows. A 202 means
+// logged. All or nothing: a rejected request writes nothing.
 import { mintTraceparent, traceIdOf } from "../bus/envelope";
 import { type Catalog, entryOf, validateData } from "../bus/catalog";
 import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
 import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/catalog";
-import { publish } from "../bus/publish";
+import { logEntry, type Routing, routeLogged } from "../bus/dispatch";
 import { settings } from "../config";
-import { findLogged } from "../db/events";
+import { runPlans } from "../db/batch";
+import { type LogEntry, type Logged, logEvents, logPlan } from "../db/events";
+import { webhookMessagePlan, type WebhookDelivery } from "../db/webhooks";
 import { errorMessage, log, logError } from "../log";
 import { readBody } from "./body";
 import { parseCloudEvents } from "./cloudevents";
 import type { Rejection } from "./rejection";
 import { parseSecrets, verify } from "./signature";
-import { checkWebhookId } from "./webhook-id";
+import { webhookMessage } from "./webhook-id";
 
 export interface Accepted {
   id: string;
@@ -25,9 +28,13 @@ export type IngestResult = { ok: true; mode: string; accepted: Accepted[] } | Re
 
 const MAX_WEBHOOK_ID = 256;
 
-export async function ingest(request: Request, env: Env, catalog: Catalog): Promise<IngestResult> {
+export async function ingest(
+  request: Request,
+  env: Env,
+  routing: Routing & { catalog: Catalog },
+): Promise<IngestResult> {
   const started = Date.now();
-  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS } = settings(env, "ingest");
+  const { WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS, MAX_HOPS, MAX_EVENTS_PER_CORRELATION } = settings(env, "ingest");
   const webhook = {
     id: request.headers.get("webhook-id"),
     timestamp: request.headers.get("webhook-timestamp"),
@@ -48,7 +55,7 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
   if (!parsed.ok) return parsed;
   const events: Envelope[] = [];
   for (const [i, candidate] of parsed.events.entries()) {
-    const event = checkEvent(candidate, catalog, settings(env, "ingest").MAX_HOPS);
+    const event = checkEvent(candidate, routing.catalog, MAX_HOPS);
     if (!event.ok) return { ...event, message: (parsed.mode === "batch" ? `event ${i}: ` : "") + event.message };
     // Every event carries a trace context from here on: the sender's, or a fresh one.
     const { event: e } = event;
@@ -57,14 +64,15 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
 
   // Events, not requests, counted per verified sender (the secret that verified the request): the
   // `source` attribute is whatever the sender chooses, so it cannot be the key.
-  const limits = await Promise.all(events.map(() => env.INGEST_RATE_LIMITER.limit({ key: verified.sender })));
-  if (limits.some((l) => !l.success)) {
+  const allowed = await Promise.all(events.map(() => env.INGEST_RATE_LIMITER.limit({ key: verified.sender })));
+  if (allowed.some((l) => !l.success)) {
     const message = "too many events from this sender; retry later";
     return { ...reject(429, "rate_limited", message), headers: { "retry-after": "60" } };
   }
 
-  const delivery = await checkWebhookId(
-    env.DB,
+  // One D1 round trip records the webhook-id, then logs the events with their routing. The log
+  // statements are guarded by the webhook-id row, so a replayed id with other content logs nothing.
+  const message = await webhookMessage(
     {
       sender: verified.sender,
       webhookId: webhook.id,
@@ -74,42 +82,62 @@ export async function ingest(request: Request, env: Env, catalog: Catalog): Prom
     },
     WEBHOOK_TOLERANCE_SECONDS,
   );
+  const limits = { maxHops: MAX_HOPS, maxEventsPerCorrelation: MAX_EVENTS_PER_CORRELATION };
+  // Within the request, an event repeated by key is logged once and answered as a duplicate.
+  const entries = new Map<string, LogEntry>();
+  for (const event of events) entries.set(eventKey(event), logEntry(routing, event, started));
+  const list = [...entries.values()];
+  let delivery: WebhookDelivery;
+  let logged: Logged[];
+  try {
+    [delivery, logged] = await runPlans(env.DB, [
+      webhookMessagePlan(env.DB, message),
+      logPlan(env.DB, list, Date.now(), limits, false, { webhookId: message.webhookId, digest: message.digest }),
+    ]);
+  } catch (error) {
+    logError("ingest.log_failed", { events: events.length }, error);
+    return reject(503, "log_unavailable", `could not log the events: ${errorMessage(error)}`);
+  }
   if (delivery === "conflict") {
     const message = "this webhook-id was already received with other content: a replay, refused";
     return reject(409, "webhook_id_reused", message);
   }
+  // A redelivered message is a duplicate throughout, but what its first delivery logged may not have
+  // been routed (it failed, and the sender was told to retry): route that again.
+  const again = list.flatMap((entry, i) =>
+    delivery === "redelivery" && !logged[i]?.inserted ? [{ ...entry, reroute: true }] : [],
+  );
+  const rerouted = again.length > 0 ? await logEvents(env.DB, again, true, Date.now(), limits) : [];
+  const routedList = [...list.filter((_, i) => logged[i]?.inserted), ...again];
+  const routedLogged = [...logged.filter((l) => l.inserted), ...rerouted];
+  if (!(await routeLogged(env, routing, routedList, routedLogged))) {
+    return reject(503, "queue_unavailable", "the events are logged but could not be routed; retry the request");
+  }
 
-  // Duplicates are answered, not re-sent: within the request by key, across requests from the log. A
-  // redelivered message is a duplicate throughout; what it holds that is not logged yet is sent again
-  // anyway (the first delivery may have failed to enqueue), and the route consumer logs it once.
-  const logged = await findLogged(env.DB, events);
+  const outcome = new Map(list.map((entry, i) => [eventKey(entry.event), logged[i]]));
   const seen = new Set<string>();
-  const accepted: Accepted[] = [];
-  const fresh: Envelope[] = [];
-  for (const event of events) {
+  const accepted: Accepted[] = events.map((event) => {
     const key = eventKey(event);
-    const duplicate = logged.has(key) || seen.has(key);
+    const first = !seen.has(key) && outcome.get(key)?.inserted === true && delivery === "first";
     seen.add(key);
-    if (!duplicate) fresh.push(event);
-    accepted.push({ id: event.id, source: event.source, duplicate: duplicate || delivery === "redelivery" });
-  }
-  try {
-    await publish(env.EVENTS_QUEUE, fresh);
-  } catch (error) {
-    logError("ingest.enqueue_failed", { events: fresh.length }, error);
-    return reject(503, "queue_unavailable", `could not enqueue: ${errorMessage(error)}`);
-  }
+    return { id: event.id, source: event.source, duplicate: !first };
+  });
+  const latencyMs = Date.now() - started;
   for (const [i, event] of events.entries()) {
+    const l = outcome.get(eventKey(event));
     log("ingest", {
       eventId: event.id,
       source: event.source,
       type: event.type,
       correlationid: event.correlationid,
       traceId: traceIdOf(event),
-      status: accepted[i]?.duplicate ? "duplicate" : "accepted",
+      status: accepted[i]?.duplicate ? "duplicate" : l?.parked ? "parked" : "accepted",
+      ...(l?.parked ? { reason: l.parked } : {}),
+      agents: l?.send ?? [],
+      held: l?.held ?? [],
       mode: parsed.mode,
       webhookId: webhook.id,
-      latencyMs: Date.now() - started,
+      latencyMs,
     });
   }
   return { ok: true, mode: parsed.mode, accepted };

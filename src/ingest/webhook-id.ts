@@ -3,7 +3,7 @@
 // replayed with another ce-id, ce-source or ce-correlationid. A digest of everything unsigned that
 // shapes the events (content type, ce-* headers) and the body tells a sender's honest redelivery
 // (same content) from such a replay (other content), for as long as the signature stays valid.
-import { recordWebhookMessage, type WebhookDelivery } from "../db/webhooks";
+import type { WebhookMessage } from "../db/webhooks";
 
 const encoder = new TextEncoder();
 
@@ -22,21 +22,21 @@ export async function contentDigest(headers: Headers, body: Uint8Array): Promise
 }
 
 /**
- * Records a verified request's webhook-id. Kept until `timestamp + tolerance`: after that the
- * signature check refuses the request anyway, so the window is exactly as long as it must be.
+ * A verified request's webhook-id, to record with its digest. Kept until `timestamp + tolerance`:
+ * after that the signature check refuses the request anyway, so the window is exactly as long as it
+ * must be.
  */
-export async function checkWebhookId(
-  db: D1Database,
+export async function webhookMessage(
   request: { sender: string; webhookId: string; timestamp: number; headers: Headers; body: Uint8Array },
   toleranceSeconds: number,
   now: number = Date.now(),
-): Promise<WebhookDelivery> {
-  return recordWebhookMessage(db, {
+): Promise<WebhookMessage> {
+  return {
     sender: request.sender,
     webhookId: request.webhookId,
     digest: await contentDigest(request.headers, request.body),
     receivedAt: now,
     // The signature check works in whole seconds: keep the row a second past the last one it accepts.
     expiresAt: (request.timestamp + toleranceSeconds + 1) * 1000,
-  });
+  };
 }

@@ -1,13 +1,14 @@
 // Re-delivery: dead letters back onto their queues, logged events to agents that missed them or
-// failed on them, and a resumed agent's held deliveries. Idempotent: runs are claimed per (event,
-// agent), so a pair that already succeeded is never run again.
-import type { Envelope, EventMessage, TaskMessage } from "../bus/envelope";
+// failed on them (from D1 and, past the hot window, from the archive), and a resumed agent's held
+// deliveries. Idempotent: runs are claimed per (event, agent), so a pair that already succeeded is
+// never run again; for an archived event, the archive says which succeeded.
+import { replaySlice } from "../archive/read";
+import { type Envelope, type EventMessage, eventKey, type TaskMessage } from "../bus/envelope";
 import { sendAll } from "../bus/publish";
 import { subscribersOf } from "../bus/subscriptions";
 import {
   type DeadLetterFilter,
   type LogSlice,
-  logSlice,
   prepareRedelivery,
   releaseHeld,
   takeForReplay,
@@ -40,8 +41,9 @@ export async function replayDeadLetters(env: Env, filter: DeadLetterFilter) {
 /** Re-delivers a slice of the log to one agent, or to every subscriber. */
 export async function replayLog(env: Env, registry: Registry, slice: LogSlice, agentName?: string) {
   const agents = agentName ? registry.agents.filter((a) => a.name === agentName) : registry.agents;
-  const logged = await logSlice(env.DB, slice);
-  const pairs = logged.flatMap(({ event }) => subscribersOf(agents, event).map((a) => ({ event, agent: a.name })));
+  const { events: logged, succeeded, next } = await replaySlice(env, slice);
+  const all = logged.flatMap(({ event }) => subscribersOf(agents, event).map((a) => ({ event, agent: a.name })));
+  const pairs = all.filter((p) => !succeeded.get(eventKey(p.event))?.has(p.agent));
   const decisions = await prepareRedelivery(
     env.DB,
     pairs.map((p) => ({ source: p.event.source, id: p.event.id, agent: p.agent })),
@@ -58,8 +60,8 @@ export async function replayLog(env: Env, registry: Registry, slice: LogSlice, a
     events: logged.length,
     queued: toSend.length,
     held: count("held"),
-    skipped: count("done"),
-    next: logged.length === slice.limit ? { afterSeq: logged.at(-1)?.seq ?? null } : null,
+    skipped: count("done") + all.length - pairs.length,
+    next,
   };
 }
 
