@@ -20,6 +20,8 @@ const { values } = parseArgs({
     "flat-n": { type: "string", default: "1000" },
     concurrency: { type: "string", default: "32" },
     only: { type: "string", default: "bare,cfwf,agentwire,wide" },
+    // agentwire's LOG_LEVEL: "info" (the default: a line per event, run and workflow step) or "warn".
+    "log-level": { type: "string", default: "info" },
   },
 });
 const L = Number(values.latency);
@@ -51,11 +53,11 @@ const results: Partial<Record<SystemKind, Measured>> = {};
 
 console.log(
   `workflow benchmark: ${only.join(", ")}; L = ${L} ms, ${REPEAT} runs per shape; at L = 0: ${N0} at ${RATE}/s, ` +
-    `${FLAT_N} flat out (${C} in flight)`,
+    `${FLAT_N} flat out (${C} in flight); agentwire LOG_LEVEL=${values["log-level"]}`,
 );
 for (const kind of KINDS.filter((k) => only.includes(k))) {
   const started = performance.now();
-  const system = await startSystem(kind);
+  const system = await startSystem(kind, { LOG_LEVEL: values["log-level"] });
   const m: Measured = {};
   try {
     if (kind === "wide") {

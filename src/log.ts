@@ -3,7 +3,21 @@
 // dashboard: event id, type, correlationid, traceId, agent, status, latency.
 export type LogFields = Record<string, string | number | boolean | null | undefined | readonly string[]>;
 
+/** Statuses of the lines that only say things went as they should. */
+const ROUTINE = new Set(["accepted", "duplicate", "routed", "succeeded", "running", "completed", "held", "resumed"]);
+let routine = true;
+
+/**
+ * LOG_LEVEL: "info" (the default) logs every event, run and workflow step; "warn" leaves out the
+ * routine lines (accepted, routed, succeeded, completed, …) and keeps everything that needs a look.
+ * Set per isolate from each entry point's env; the D1 log holds every step whatever the level.
+ */
+export function setLogLevel(level: string | undefined): void {
+  routine = level?.trim().toLowerCase() !== "warn";
+}
+
 export function log(msg: string, fields: LogFields): void {
+  if (!routine && typeof fields.status === "string" && ROUTINE.has(fields.status)) return;
   console.log({ msg, ...fields });
 }
 

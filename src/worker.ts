@@ -3,7 +3,7 @@
 import { archive } from "./archive/archive";
 import { routeEvents } from "./consumers/route";
 import { createApp } from "./http/app";
-import { log, logError } from "./log";
+import { log, logError, setLogLevel } from "./log";
 import { type Registry, subscriptionCycles } from "./registry";
 import { recordDeadLetterBatch } from "./consumers/dead-letters";
 import { runTasks } from "./consumers/run";
@@ -19,8 +19,12 @@ export function createWorker(registry: Registry) {
     });
   }
   return {
-    fetch: app.fetch,
+    fetch(request: Request, env: Env, ctx: ExecutionContext) {
+      setLogLevel(env.LOG_LEVEL);
+      return app.fetch(request, env, ctx);
+    },
     async queue(batch, env) {
+      setLogLevel(env.LOG_LEVEL);
       if (batch.queue.endsWith("-events")) return routeEvents(batch, env, registry);
       if (batch.queue.endsWith("-tasks")) return runTasks(batch, env, registry);
       if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env);
@@ -31,6 +35,7 @@ export function createWorker(registry: Registry) {
     // the hot window (src/archive/archive.ts). Each runs whether the other failed; a failure still
     // fails the invocation, so it shows.
     async scheduled(_controller, env) {
+      setLogLevel(env.LOG_LEVEL);
       const steps = { sweep: () => sweep(env, registry), archive: () => archive(env) };
       const failed: unknown[] = [];
       for (const [step, run] of Object.entries(steps)) {

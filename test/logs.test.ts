@@ -2,7 +2,10 @@
 // through routing, agent runs and the workflow's transitions to its outcome; rejected webhooks say why.
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { orderPlaced, postEvents, waitFor } from "./support/helpers";
+import { createExecutionContext } from "cloudflare:test";
+import { log, logError, setLogLevel } from "../src/log";
+import { orderPlaced, postEvents, signedRequest, waitFor } from "./support/helpers";
+import worker from "./support/worker";
 
 type Line = Record<string, unknown> & { msg: string };
 const capture = () => {
@@ -88,5 +91,49 @@ describe("log lines", () => {
     const line = (lines as Line[]).find((l) => l.msg === "ingest.rejected");
     expect(line).toMatchObject({ status: 422, code: expect.any(String), webhookId: expect.any(String) });
     expect(JSON.stringify(line)).not.toMatch(/orderId|v1,/);
+  });
+});
+
+describe("LOG_LEVEL", () => {
+  afterEach(() => setLogLevel("info"));
+
+  it('"warn" leaves out the routine lines and keeps what needs a look', () => {
+    const lines = capture();
+    setLogLevel("warn");
+    log("agent.run", { status: "succeeded", agent: "a" });
+    log("ingest", { status: "accepted" });
+    log("agent.run", { status: "failed", agent: "b", error: "boom" });
+    log("route", { status: "parked", reason: "hop_limit" });
+    log("sweep", { repaired: 1 });
+    logError("run.record_failed", { agent: "c" }, new Error("D1 down"));
+    expect((lines as Line[]).map((l) => [l.msg, l.status ?? null])).toEqual([
+      ["agent.run", "failed"],
+      ["route", "parked"],
+      ["sweep", null],
+      ["run.record_failed", null],
+    ]);
+    setLogLevel("info");
+    log("agent.run", { status: "succeeded", agent: "a" });
+    expect(lines).toHaveLength(5);
+  });
+
+  it("is taken from the env by each entry point", async () => {
+    const order = orderPlaced();
+    expect((await postEvents(order)).status).toBe(202);
+    await waitFor(async () => {
+      const row = await env.DB.prepare("SELECT status FROM workflows WHERE id = ?")
+        .bind(order.correlationid)
+        .first<{ status: string }>();
+      return row?.status === "completed";
+    });
+    // The same event again (a duplicate: nothing to route, so no other entry point runs meanwhile).
+    const lines = capture();
+    const request = await signedRequest(JSON.stringify(order));
+    const quiet = await worker.fetch(request, { ...env, LOG_LEVEL: "warn" }, createExecutionContext());
+    expect(await quiet.json()).toEqual({ accepted: [{ id: order.id, duplicate: true }] });
+    const loud = await worker.fetch(await signedRequest(JSON.stringify(order)), env, createExecutionContext());
+    expect(loud.status).toBe(202);
+    const ingestLines = (lines as Line[]).filter((l) => l.msg === "ingest" && l.eventId === order.id);
+    expect(ingestLines).toHaveLength(1); // the second request's, at "info"
   });
 });

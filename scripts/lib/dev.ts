@@ -10,7 +10,15 @@ import { z } from "zod";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
-const quietEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI ?? "" };
+// WRANGLER_WRITE_LOGS=false: wrangler also appends every line the Worker logs to a debug file under
+// ~/.wrangler/logs (a mkdir, open, write and close per line, in its Node process); the terminal and
+// the captured output keep every line.
+const quietEnv = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_WRITE_LOGS: process.env.WRANGLER_WRITE_LOGS ?? "false",
+  CI: process.env.CI ?? "",
+};
 
 export const DEV_VARS = path.join(ROOT, ".dev.vars");
 

@@ -49,7 +49,7 @@ async function postJson(url: string, body: object, what: string): Promise<number
   return sentAt;
 }
 
-async function serve(kind: SystemKind, dir: string): Promise<DevServer> {
+async function serve(kind: SystemKind, dir: string, vars: Record<string, string>): Promise<DevServer> {
   const port = await freePort();
   if (kind === "bare" || kind === "cfwf") {
     const folder = kind === "bare" ? "bench/bare" : "bench/cf-workflows";
@@ -60,7 +60,7 @@ async function serve(kind: SystemKind, dir: string): Promise<DevServer> {
     port,
     persistTo: dir,
     script: kind === "wide" ? "bench/worker-wide.ts" : "bench/worker.ts",
-    vars: { WEBHOOK_SECRET: AGENTWIRE_SECRET, ADMIN_TOKEN: AGENTWIRE_ADMIN },
+    vars: { WEBHOOK_SECRET: AGENTWIRE_SECRET, ADMIN_TOKEN: AGENTWIRE_ADMIN, ...vars },
   });
 }
 
@@ -108,11 +108,15 @@ interface WorkflowPage {
 }
 
 /** Starts one system on a fresh state directory; `stop` ends it and removes the directory. */
-export async function startSystem(kind: SystemKind): Promise<System & { target: Target }> {
+/** `vars` are agentwire's (LOG_LEVEL, say); the baselines take none. */
+export async function startSystem(
+  kind: SystemKind,
+  vars: Record<string, string> = {},
+): Promise<System & { target: Target }> {
   const dir = mkdtempSync(path.join(tmpdir(), `agentwire-bench-${kind}-`));
   let server: DevServer;
   try {
-    server = await serve(kind, dir);
+    server = await serve(kind, dir, vars);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

@@ -18,7 +18,7 @@ import { type WorkflowRecord, workflowsPlan } from "../db/workflows";
 import { HealInput, type HealReport } from "./heal";
 import { OutboxRecord, parseState, prepareStorage } from "./storage";
 import { traceIdOf } from "../bus/envelope";
-import { log, logError } from "../log";
+import { log, logError, setLogLevel } from "../log";
 import type { Registry } from "../registry";
 import type { Workflow } from "./define";
 import { WorkflowEventIds } from "./event-ids";
@@ -65,6 +65,7 @@ export function coordinatorClass(registry: Registry) {
 
     constructor(ctx: DurableObjectState, env: Env) {
       super(ctx, env);
+      setLogLevel(env.LOG_LEVEL);
       this.sql = ctx.storage.sql;
       prepareStorage(ctx.storage);
     }
