@@ -77,6 +77,47 @@ describe("an agent failing inside a batch", () => {
   });
 });
 
+describe("a run whose results cannot be handed on", () => {
+  it("is recorded, acked, and its emitted event goes to the events queue marked for rerouting", async () => {
+    const order = normalize(orderPlaced());
+    const batch = createMessageBatch("agentwire-tasks", [
+      {
+        id: "fraud",
+        timestamp: new Date(),
+        attempts: 1,
+        body: { kind: "task", agent: "fraud-screen", event: order, receivedAt: Date.now() } satisfies TaskMessage,
+      },
+    ]);
+    const sent: unknown[] = [];
+    const send = env.EVENTS_QUEUE.sendBatch.bind(env.EVENTS_QUEUE);
+    const events = vi.spyOn(env.EVENTS_QUEUE, "sendBatch").mockImplementation((messages) => {
+      sent.push(...[...messages].map((m) => m.body));
+      return send(messages);
+    });
+    // The coordinator (which joins fraud.assessed) is down for this delivery.
+    const down = { observe: () => Promise.reject(new Error("coordinator down")) };
+    const coordinator = vi.spyOn(env.COORDINATOR, "get").mockReturnValue(down as never);
+    const ctx = createExecutionContext();
+    try {
+      await worker.queue(batch, env);
+    } finally {
+      coordinator.mockRestore();
+      events.mockRestore();
+    }
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["fraud"]);
+    const [run] = await runsOf(order.id);
+    expect(run).toMatchObject({ agent: "fraud-screen", status: "succeeded" });
+    const assessed = await env.DB.prepare("SELECT id FROM events WHERE causation_id = ? AND type = 'fraud.assessed'")
+      .bind(order.id)
+      .first<{ id: string }>();
+    expect(assessed).not.toBeNull(); // logged with the run, in its batch
+    expect(sent).toEqual([
+      expect.objectContaining({ kind: "event", reroute: true, event: expect.objectContaining({ id: assessed?.id }) }),
+    ]);
+  });
+});
+
 describe("a D1 write failing mid-batch", () => {
   it("rolls the whole batch back, is retried, and logs everything exactly once", async () => {
     const messages = [eventMessage(), eventMessage(), eventMessage()];
