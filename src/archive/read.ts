@@ -15,7 +15,7 @@ import {
 } from "../db/archive-index";
 import type { LoggedEvent } from "../db/events";
 import { type LogSlice, logSlice } from "../db/recovery";
-import { parseRuns, type RunView } from "../db/runs";
+import { iso, parseRuns, type RunView, type RunWithCalls, withCalls } from "../db/runs";
 import { parseViolations } from "../db/violations";
 import { parseWorkflows, type WorkflowSummary } from "../db/workflows";
 import { type EventLine, EventLineSchema, WorkflowLineSchema } from "./format";
@@ -40,7 +40,9 @@ async function eventLines(env: Env, object: ObjectRef): Promise<EventLine[]> {
 const logged = (line: EventLine): LoggedEvent => ({
   seq: line.seq,
   receivedAt: line.receivedAt,
+  receivedAtIso: iso(line.receivedAt),
   loggedAt: line.loggedAt,
+  loggedAtIso: iso(line.loggedAt),
   event: line.event,
 });
 
@@ -85,8 +87,11 @@ export async function archivedEvent(env: Env, id: string, source?: string) {
     deliveries: latest([...mine.flatMap((l) => parseDeliveries(l.deliveries)), ...hot.deliveries], (d) => d.agent).sort(
       (a, b) => a.agent.localeCompare(b.agent),
     ),
-    runs: latest([...mine.flatMap((l) => parseRuns(l.runs)), ...hot.runs], runKey).sort(
-      (a, b) => a.startedAt - b.startedAt,
+    runs: withCalls(
+      latest([...mine.flatMap((l) => parseRuns(l.runs)), ...hot.runs], runKey).sort(
+        (a, b) => a.startedAt - b.startedAt,
+      ),
+      [...mine.flatMap((l) => l.modelCalls), ...hot.calls],
     ),
     violations: latest([...hot.violations, ...mine.flatMap(violationsOf)], (v) => String(v.seq)).sort(
       (a, b) => b.seq - a.seq,
@@ -158,7 +163,7 @@ export async function replaySlice(env: Env, slice: LogSlice): Promise<SlicePage>
 export interface WorkflowView {
   instances: WorkflowSummary[];
   events: LoggedEvent[];
-  runs: RunView[];
+  runs: RunWithCalls[];
 }
 
 /** A workflow as D1 holds it, completed with its archived instances, events and runs (D1 wins). */
@@ -185,8 +190,10 @@ export async function withArchive(env: Env, id: string, hot: WorkflowView): Prom
     ).map(logged),
     ...hot.events,
   ].sort((a, b) => a.seq - b.seq);
-  const runs = latest([...eventLinesRead.flatMap((l) => parseRuns(l.runs)), ...hot.runs], runKey).sort(
-    (a, b) => a.startedAt - b.startedAt,
+  const archivedRuns = withCalls(
+    eventLinesRead.flatMap((l) => parseRuns(l.runs)),
+    eventLinesRead.flatMap((l) => l.modelCalls),
   );
+  const runs = latest([...archivedRuns, ...hot.runs], runKey).sort((a, b) => a.startedAt - b.startedAt);
   return { instances: instances.sort((a, b) => a.startedAt - b.startedAt), events, runs };
 }

@@ -2,7 +2,7 @@
 import { type Plan, planEach, runPlans } from "./batch";
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
-import { parseRuns, RUN_COLUMNS } from "./runs";
+import { iso, MODEL_CALLS_OF_EVENT, parseRuns, RUN_COLUMNS, withCalls } from "./runs";
 import { listViolations } from "./violations";
 import { where } from "./where";
 
@@ -201,7 +201,14 @@ const EventRow = z.object({
 
 export function toLoggedEvent(row: unknown) {
   const r = EventRow.parse(row);
-  return { seq: r.seq, receivedAt: r.received_at, loggedAt: r.logged_at, event: r.envelope };
+  return {
+    seq: r.seq,
+    receivedAt: r.received_at,
+    receivedAtIso: iso(r.received_at),
+    loggedAt: r.logged_at,
+    loggedAtIso: iso(r.logged_at),
+    event: r.envelope,
+  };
 }
 export type LoggedEvent = ReturnType<typeof toLoggedEvent>;
 
@@ -220,7 +227,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
   if (!row) return null;
   const logged = toLoggedEvent(row);
   const key = [logged.event.source, logged.event.id];
-  const [[deliveries, runs], violations] = await Promise.all([
+  const [[deliveries, runs, calls], violations] = await Promise.all([
     db.batch([
       db
         .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
@@ -230,6 +237,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
           `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
         )
         .bind(...key),
+      db.prepare(MODEL_CALLS_OF_EVENT).bind(...key),
     ]),
     listViolations(db, { source: logged.event.source, eventId: logged.event.id, limit: 100 }),
   ]);
@@ -238,8 +246,8 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
     deliveries: z
       .array(DeliveryRow)
       .parse(deliveries?.results)
-      .map((d) => ({ agent: d.agent, routedAt: d.routed_at, held: d.held === 1 })),
-    runs: parseRuns(runs?.results),
+      .map((d) => ({ agent: d.agent, routedAt: d.routed_at, routedAtIso: iso(d.routed_at), held: d.held === 1 })),
+    runs: withCalls(parseRuns(runs?.results), calls?.results),
     /** What agents tried, while handling this event, that they may not do. */
     violations,
   };

@@ -215,9 +215,18 @@ export const RUN_COLUMNS = [
   "latency_ms",
   "output",
   "error",
+  "model",
+  "tier",
+  "escalated",
+  "escalation_reason",
+  "budget_limited",
+  "cost_micros",
 ] as const;
 
 const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+/** ms since the epoch as ISO 8601 (answers carry both). */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const maybe = <T extends z.ZodType>(t: T) => t.nullable().optional();
 const RunRow = z
   .object({
     event_source: z.string(),
@@ -230,6 +239,13 @@ const RunRow = z
     latency_ms: z.number().nullable(),
     output: z.string().nullable(),
     error: z.string().nullable(),
+    // Model-backed runs only (and absent from rows archived before these were read).
+    model: maybe(z.string()),
+    tier: maybe(z.string()),
+    escalated: maybe(z.number()),
+    escalation_reason: maybe(z.string()),
+    budget_limited: maybe(z.number()),
+    cost_micros: maybe(z.number()),
   })
   .transform((r) => ({
     eventSource: r.event_source,
@@ -238,12 +254,97 @@ const RunRow = z
     status: r.status,
     attempt: r.attempt,
     startedAt: r.started_at,
+    startedAtIso: iso(r.started_at),
     finishedAt: r.finished_at,
+    finishedAtIso: iso(r.finished_at),
     latencyMs: r.latency_ms,
     output: json(r.output),
     error: json(r.error),
+    /** Which model decided, on which tier, whether and why it escalated, and the run's cost. */
+    model:
+      r.model == null
+        ? null
+        : {
+            model: r.model,
+            tier: r.tier ?? null,
+            escalated: r.escalated === 1,
+            escalationReason: r.escalation_reason ?? null,
+            budgetLimited: r.budget_limited === 1,
+            costMicros: r.cost_micros ?? 0,
+          },
   }));
 export type RunView = z.output<typeof RunRow>;
 
 /** Parses agent_runs rows selected with RUN_COLUMNS. */
 export const parseRuns = (rows: unknown): RunView[] => z.array(RunRow).parse(rows);
+
+const CallRow = z
+  .object({
+    event_source: z.string(),
+    event_id: z.string(),
+    agent: z.string(),
+    attempt: z.number(),
+    ordinal: z.number(),
+    tier: z.string(),
+    model: z.string(),
+    input_tokens: z.number(),
+    output_tokens: z.number(),
+    cache_read_tokens: z.number(),
+    cache_write_tokens: z.number(),
+    cache_write_1h_tokens: maybe(z.number()),
+    thinking_tokens: maybe(z.number()),
+    cost_micros: z.number(),
+    always_escalate_micros: z.number(),
+    latency_ms: z.number(),
+    outcome: z.string(),
+    confidence: z.number().nullable(),
+  })
+  .transform((c) => ({
+    key: `${c.event_source} ${c.event_id} ${c.agent}`,
+    call: {
+      attempt: c.attempt,
+      ordinal: c.ordinal,
+      tier: c.tier,
+      model: c.model,
+      tokens: {
+        input: c.input_tokens,
+        output: c.output_tokens,
+        cacheRead: c.cache_read_tokens,
+        cacheWrite: c.cache_write_tokens,
+        cacheWrite1h: c.cache_write_1h_tokens ?? 0,
+        thinking: c.thinking_tokens ?? 0,
+      },
+      costMicros: c.cost_micros,
+      alwaysEscalateMicros: c.always_escalate_micros,
+      latencyMs: c.latency_ms,
+      outcome: c.outcome,
+      confidence: c.confidence,
+    },
+  }));
+export type ModelCallView = z.output<typeof CallRow>["call"];
+
+/** `SELECT * FROM model_calls` for one event, or for the events of one correlation. */
+export const MODEL_CALLS_OF_EVENT =
+  "SELECT * FROM model_calls WHERE event_source = ? AND event_id = ? ORDER BY agent, attempt, ordinal";
+export const MODEL_CALLS_OF_CORRELATION = `SELECT m.* FROM model_calls m JOIN events e ON e.source = m.event_source AND e.id = m.event_id
+  WHERE e.correlation_id = ? ORDER BY m.agent, m.attempt, m.ordinal`;
+
+/**
+ * Each run with its model calls, every attempt's (a retried run shows what each attempt paid), in
+ * order. Rows are model_calls rows (`SELECT *`), from D1 or from the archive.
+ */
+export type RunWithCalls = RunView & { calls: ModelCallView[] };
+export function withCalls(runs: readonly RunView[], rows: unknown): RunWithCalls[] {
+  const byRun = new Map<string, ModelCallView[]>();
+  for (const { key, call } of z.array(CallRow).parse(rows ?? [])) {
+    const calls = byRun.get(key) ?? [];
+    if (!calls.some((c) => c.attempt === call.attempt && c.ordinal === call.ordinal)) calls.push(call);
+    byRun.set(key, calls);
+  }
+  return runs.map((r) => ({
+    ...r,
+    calls: (byRun.get(`${r.eventSource} ${r.eventId} ${r.agent}`) ?? []).sort(
+      (a, b) => a.attempt - b.attempt || a.ordinal - b.ordinal,
+    ),
+  }));
+}

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { type Plan, runPlans } from "./batch";
 import { toLoggedEvent } from "./events";
-import { parseRuns, RUN_COLUMNS } from "./runs";
+import { MODEL_CALLS_OF_CORRELATION, parseRuns, RUN_COLUMNS, withCalls } from "./runs";
 import { where } from "./where";
 
 /** What the audit copy keeps of an instance (the coordinator's state has this shape and more). */
@@ -140,7 +140,7 @@ export async function listWorkflows(
 
 /** A workflow's instances plus every event of its correlation id and the agent runs on them. */
 export async function getWorkflow(db: D1Database, id: string) {
-  const [instances, events, runs] = await db.batch([
+  const [instances, events, runs, calls] = await db.batch([
     db.prepare("SELECT * FROM workflows WHERE id = ? ORDER BY started_at").bind(id),
     db
       .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE correlation_id = ? ORDER BY seq")
@@ -152,10 +152,11 @@ export async function getWorkflow(db: D1Database, id: string) {
           WHERE e.correlation_id = ? ORDER BY r.started_at`,
       )
       .bind(id),
+    db.prepare(MODEL_CALLS_OF_CORRELATION).bind(id),
   ]);
   return {
     instances: (instances?.results ?? []).map(toWorkflow),
     events: (events?.results ?? []).map(toLoggedEvent),
-    runs: parseRuns(runs?.results ?? []),
+    runs: withCalls(parseRuns(runs?.results ?? []), calls?.results),
   };
 }

@@ -1,7 +1,7 @@
 // Arranges a correlation's events into the tree their causationids describe, each with its runs
 // and timings, children in log order.
 import type { LoggedEvent } from "../db/events";
-import type { RunView } from "../db/runs";
+import type { RunWithCalls } from "../db/runs";
 
 export interface TreeNode {
   id: string;
@@ -9,27 +9,31 @@ export interface TreeNode {
   type: string;
   time: string | null;
   receivedAt: number;
+  receivedAtIso: string | null;
   loggedAt: number;
+  loggedAtIso: string | null;
   late: boolean;
   data: unknown;
-  runs: Omit<RunView, "eventSource" | "eventId">[];
+  runs: Omit<RunWithCalls, "eventSource" | "eventId">[];
   children: TreeNode[];
 }
 
 export function causalTree(
   events: readonly LoggedEvent[],
-  runs: readonly RunView[],
+  runs: readonly RunWithCalls[],
   late: ReadonlySet<string>,
 ): TreeNode[] {
   const nodes = new Map<string, TreeNode>();
-  for (const { event, receivedAt, loggedAt } of events) {
+  for (const { event, receivedAt, receivedAtIso, loggedAt, loggedAtIso } of events) {
     nodes.set(event.id, {
       id: event.id,
       source: event.source,
       type: event.type,
       time: event.time ?? null,
       receivedAt,
+      receivedAtIso,
       loggedAt,
+      loggedAtIso,
       late: late.has(event.id),
       data: event.data,
       runs: runs
