@@ -1,44 +1,10 @@
 // The event log: append (idempotent on source+id) together with the routing decision, and reads.
 import { type Plan, planEach, runPlans } from "./batch";
 import { z } from "zod";
-import { type Envelope, EnvelopeSchema, eventKey } from "../bus/envelope";
+import { type Envelope, EnvelopeSchema } from "../bus/envelope";
 import { iso, MODEL_CALLS_OF_EVENT, parseRuns, RUN_COLUMNS, withCalls } from "./runs";
 import { listViolations } from "./violations";
 import { where } from "./where";
-
-export interface EventKey {
-  source: string;
-  id: string;
-}
-
-/** D1 binds at most 100 parameters per statement. */
-const PAIRS_PER_QUERY = 50;
-
-/** Which of these events are already in the log: one read, on the ingest request path. */
-export function findLoggedPlan(db: D1Database, keys: readonly EventKey[]): Plan<Set<string>> {
-  const statements: D1PreparedStatement[] = [];
-  for (let i = 0; i < keys.length; i += PAIRS_PER_QUERY) {
-    const chunk = keys.slice(i, i + PAIRS_PER_QUERY);
-    const values = chunk.map(() => "(?, ?)").join(", ");
-    statements.push(
-      db
-        .prepare(`SELECT source, id FROM events WHERE (source, id) IN (VALUES ${values})`)
-        .bind(...chunk.flatMap((k) => [k.source, k.id])),
-    );
-  }
-  return {
-    statements,
-    read: (results) => {
-      const logged = new Set<string>();
-      for (const result of results) {
-        for (const row of z.array(z.object({ source: z.string(), id: z.string() })).parse(result.results)) {
-          logged.add(eventKey(row));
-        }
-      }
-      return logged;
-    },
-  };
-}
 
 export interface LogEntry {
   event: Envelope;

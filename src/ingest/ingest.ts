@@ -107,7 +107,13 @@ export async function ingest(
   const again = list.flatMap((entry, i) =>
     delivery === "redelivery" && !logged[i]?.inserted ? [{ ...entry, reroute: true }] : [],
   );
-  const rerouted = again.length > 0 ? await logEvents(env.DB, again, true, Date.now(), limits) : [];
+  let rerouted: Logged[] = [];
+  try {
+    if (again.length > 0) rerouted = await logEvents(env.DB, again, true, Date.now(), limits);
+  } catch (error) {
+    logError("ingest.log_failed", { events: again.length }, error);
+    return reject(503, "log_unavailable", `could not route the events again: ${errorMessage(error)}`);
+  }
   const routedList = [...list.filter((_, i) => logged[i]?.inserted), ...again];
   const routedLogged = [...logged.filter((l) => l.inserted), ...rerouted];
   if (!(await routeLogged(env, routing, routedList, routedLogged))) {
