@@ -182,8 +182,14 @@ async function commitGroup(
     for (const f of group) f.done({ ok: false, error });
     return;
   }
-  await routeLogged(env, registry, entries, logged);
-  logRoutes(registry, entries, logged, Date.now() - started);
+  try {
+    await routeLogged(env, registry, entries, logged);
+    logRoutes(registry, entries, logged, Date.now() - started);
+  } catch (error) {
+    // Only a bug gets here (routing catches its own failures): the runs are recorded and their
+    // events logged, so they are done; the sweep routes what the log holds.
+    logError("run.route_failed", { events: entries.map((e) => e.event.id), repairedBy: "sweep" }, error);
+  }
   group.forEach((f, i) => f.done({ ok: true, record: records[i]! }));
 }
 
