@@ -41,7 +41,7 @@ async function sweepCounts(body: unknown = {}) {
 
 /** Writes an event and its deliveries as the route consumer does, at `at`, without sending anything. */
 async function logAsRouted(event: Envelope, agents: string[], at: number) {
-  await logEvents(env.DB, [{ event, receivedAt: at, agents, routable: true }], false, at, {
+  await logEvents(env.DB, [{ event, receivedAt: at, agents, routable: true }], at, {
     maxHops: 8,
     maxEventsPerCorrelation: 1000,
   });

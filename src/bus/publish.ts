@@ -1,4 +1,4 @@
-// Publishing: publish() and sendAll(), the one way onto a queue (sendBatch calls within the Queues
+// Publishing: sendAll(), the one way onto a queue (sendBatch calls within the Queues
 // limits: 100 messages, 256 KB per batch, 128 KB per message; JSON so sizes are predictable), and the
 // events agentwire publishes itself: ids keyed with the server's secret, built by one factory.
 import type { Envelope, EventMessage, TaskMessage } from "./envelope";
@@ -25,14 +25,6 @@ export async function sendAll<T extends EventMessage | TaskMessage>(
     bytes += size;
   }
   await flush();
-}
-
-/** Puts events on the events queue for the route consumer to log and fan out. */
-export function publish(queue: Queue, events: readonly Envelope[], receivedAt: number = Date.now()): Promise<void> {
-  return sendAll(
-    queue,
-    events.map((event): EventMessage => ({ kind: "event", event, receivedAt })),
-  );
 }
 
 // ---- the events agentwire publishes itself: keyed ids and the one factory ----

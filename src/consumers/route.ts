@@ -52,7 +52,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     const [logged] = await Promise.all([
       list.length === 0
         ? []
-        : logEvents(env.DB, list, false, Date.now(), {
+        : logEvents(env.DB, list, Date.now(), {
             maxHops: config.MAX_HOPS,
             maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION,
           }),

@@ -38,18 +38,17 @@ const ParkedReturn = z.object({ reason: z.enum(["hop_limit", "correlation_cap"])
  * Appends the events and their routing in one transaction; an event already archived to R2 counts as
  * logged (a duplicate), like one in D1. Deliveries are written only for events
  * to route: those this call inserted — the `changes()` guard reads the outcome of the event insert
- * just before it — or, when `reroute` is set (on the call or the entry), all of them. Events over
+ * just before it — or, for an entry marked `reroute`, whether it inserted it or not. Events over
  * the hop limit, or whose correlation holds more than the cap, are parked instead. A delivery to a
  * paused agent is written as held.
  */
 export async function logEvents(
   db: D1Database,
   entries: readonly LogEntry[],
-  reroute: boolean,
   now: number,
   limits: Limits,
 ): Promise<Logged[]> {
-  const [logged] = await runPlans(db, [logPlan(db, entries, now, limits, reroute)]);
+  const [logged] = await runPlans(db, [logPlan(db, entries, now, limits)]);
   return logged;
 }
 
@@ -68,11 +67,10 @@ export function logPlan(
   entries: readonly LogEntry[],
   now: number,
   limits: Limits,
-  reroute = false,
   guard?: WebhookGuard,
 ): Plan<Logged[]> {
   const perEntry = entries.map(
-    ({ event, receivedAt, agents, routable, reroute: again }) =>
+    ({ event, receivedAt, agents, routable, reroute }) =>
       [
         db
           .prepare(
@@ -115,7 +113,7 @@ export function logPlan(
             event.id,
             now,
             JSON.stringify(agents),
-            reroute || again ? 1 : 0,
+            reroute ? 1 : 0,
             event.hopcount,
             limits.maxHops,
             event.correlationid,

@@ -92,7 +92,7 @@ export async function ingest(
   try {
     [delivery, logged] = await runPlans(env.DB, [
       webhookMessagePlan(env.DB, message),
-      logPlan(env.DB, list, Date.now(), limits, false, { webhookId: message.webhookId, digest: message.digest }),
+      logPlan(env.DB, list, Date.now(), limits, { webhookId: message.webhookId, digest: message.digest }),
     ]);
   } catch (error) {
     logError("ingest.log_failed", { events: events.length }, error);
@@ -109,7 +109,7 @@ export async function ingest(
   );
   let rerouted: Logged[] = [];
   try {
-    if (again.length > 0) rerouted = await logEvents(env.DB, again, true, Date.now(), limits);
+    if (again.length > 0) rerouted = await logEvents(env.DB, again, Date.now(), limits);
   } catch (error) {
     logError("ingest.log_failed", { events: again.length }, error);
     return reject(503, "log_unavailable", `could not route the events again: ${errorMessage(error)}`);

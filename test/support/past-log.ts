@@ -75,7 +75,7 @@ export async function logPast(db: D1Database, at: number, specs: readonly Past[]
       agents: specs[i + j]?.agents ?? ["mendable"],
       routable: true,
     }));
-    await logEvents(db, chunk, false, at, LIMITS);
+    await logEvents(db, chunk, at, LIMITS);
   }
   const runs = events.flatMap((event, i) => {
     const spec = specs[i] ?? {};
