@@ -295,12 +295,32 @@ describe("POST /v1/events", () => {
 
   it("falls back to the events queue when the tasks queue refuses, and the event is routed once", async () => {
     const order = orderPlaced();
-    const tasks = vi.spyOn(env.TASKS_QUEUE, "sendBatch").mockRejectedValueOnce(new Error("tasks queue down"));
+    const mine = (messages: Iterable<MessageSendRequest>) =>
+      [...messages].some((m) => (m.body as { event?: { id?: string } }).event?.id === order.id);
+    // Refuses only the first batch of this order's tasks (other tests' consumers may still be sending).
+    let refused = false;
+    const sendTasks = env.TASKS_QUEUE.sendBatch.bind(env.TASKS_QUEUE);
+    const tasks = vi.spyOn(env.TASKS_QUEUE, "sendBatch").mockImplementation((messages) => {
+      if (refused || !mine(messages)) return sendTasks(messages);
+      refused = true;
+      return Promise.reject(new Error("tasks queue down"));
+    });
+    const rerouted: unknown[] = [];
+    const sendEvents = env.EVENTS_QUEUE.sendBatch.bind(env.EVENTS_QUEUE);
+    const events = vi.spyOn(env.EVENTS_QUEUE, "sendBatch").mockImplementation((messages) => {
+      rerouted.push(...[...messages].map((m) => m.body));
+      return sendEvents(messages);
+    });
     try {
       expect((await postEvents(order)).status).toBe(202);
     } finally {
       tasks.mockRestore();
+      events.mockRestore();
     }
+    expect(refused).toBe(true);
+    expect(rerouted).toContainEqual(
+      expect.objectContaining({ reroute: true, event: expect.objectContaining({ id: order.id }) }),
+    );
     await waitFor(async () => (await count("SELECT COUNT(*) AS n FROM agent_runs WHERE event_id = ?", order.id)) === 3);
     await settle();
     expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?", order.id)).toBe(3);
