@@ -7,7 +7,7 @@ import { createExecutionContext, createMessageBatch, createScheduledController, 
 import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { archive, STATEMENT_BUDGET } from "../src/archive/archive";
+import { archive, PUT_BUDGET, STATEMENT_BUDGET } from "../src/archive/archive";
 import { type EventMessage, normalize, type TaskMessage } from "../src/bus/envelope";
 import { external } from "../src/bus/catalog";
 import { finishRuns } from "../src/db/runs";
@@ -79,6 +79,7 @@ describe("1,000 queries per invocation", () => {
     // The run counts its own statements right, and stops within its budget.
     expect(d1.statements.length).toBe(report.statements);
     expect(report.statements).toBeLessThanOrEqual(STATEMENT_BUDGET);
+    expect(report.puts).toBeLessThanOrEqual(PUT_BUDGET);
     expectWithin(d1);
 
     const limited = await archive(counting("archive run, limit 100").env, { limit: 100 });

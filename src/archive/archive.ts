@@ -42,7 +42,7 @@ const RECHECK_ROWS = 200;
 const MAX_HOURS_PER_BATCH = 24;
 /** What one run may use: D1 statements (the cron's invocation shares its 1,000 with the sweep) and R2 puts. */
 export const STATEMENT_BUDGET = 500;
-const PUT_BUDGET = 200;
+export const PUT_BUDGET = 200;
 /** Statements per batch: read the window, the rows of each table, then the commit (manifest, index, correlations, count, a delete per table, the events, the cursor). */
 const EVENT_BATCH_STATEMENTS = 1 + EVENT_TABLES.length + 4 + EVENT_TABLES.length + 2;
 /** Read, then the commit (manifest, correlations, delete). */
@@ -266,9 +266,10 @@ async function archiveWorkflows(run: Run, max: number) {
   run.statements++;
   const rows = await finishedWorkflows(run.env.DB, run.cutoff, max);
   if (rows.length === 0) return { selected: 0, archived: 0, objects: 0, bytes: 0 };
-  const byHour = Map.groupBy(rows, (r: WorkflowRow) => hourOf(r.started_at));
+  // Oldest first, at most MAX_HOURS_PER_BATCH objects (puts) per batch: the rest wait for the next.
+  const byHour = [...Map.groupBy(rows, (r: WorkflowRow) => hourOf(r.started_at))].slice(0, MAX_HOURS_PER_BATCH);
   const written = await Promise.all(
-    [...byHour].map(async ([hour, group]) => {
+    byHour.map(async ([hour, group]) => {
       const key = objectKey("workflows", hour, batchId(`w${run.now.toString(36)}`));
       const lines = group.map((workflow): WorkflowLine => ({ v: FORMAT_VERSION, workflow, archivedAt: run.now }));
       const bytes = await putLines(run.env.ARCHIVE, key, lines);

@@ -5,15 +5,13 @@
 import { eventKey } from "../bus/envelope";
 import {
   type ArchivedSlice,
-  hotRowsOf,
   indexedIn,
   type ObjectRef,
   objectsOfCorrelation,
   objectsOfEvent,
   objectsOfSlice,
-  parseDeliveries,
 } from "../db/archive-index";
-import type { LoggedEvent } from "../db/events";
+import { eventRowsOf, type LoggedEvent, parseDeliveries } from "../db/events";
 import { type LogSlice, logSlice } from "../db/recovery";
 import { iso, parseRuns, type RunView, type RunWithCalls, withCalls } from "../db/runs";
 import { parseViolations } from "../db/violations";
@@ -81,7 +79,7 @@ export async function archivedEvent(env: Env, id: string, source?: string) {
   const newest = lines.reduce<EventLine | undefined>((a, l) => (a && a.seq >= l.seq ? a : l), undefined);
   if (!newest) return null;
   const mine = lines.filter((l) => eventKey(l.event) === eventKey(newest.event));
-  const hot = await hotRowsOf(env.DB, newest.event.source, newest.event.id);
+  const hot = await eventRowsOf(env.DB, newest.event.source, newest.event.id);
   return {
     ...logged(newest),
     deliveries: latest([...mine.flatMap((l) => parseDeliveries(l.deliveries)), ...hot.deliveries], (d) => d.agent).sort(

@@ -2,8 +2,6 @@
 // and the rows still in D1 for an archived event (a replay after archiving records new runs here).
 // Every lookup is by key (archived_events, archived_correlations) or an index range on the manifest.
 import { z } from "zod";
-import { iso, MODEL_CALLS_OF_EVENT, parseRuns, RUN_COLUMNS } from "./runs";
-import { listViolations } from "./violations";
 import { where } from "./where";
 
 const ObjectRow = z.object({
@@ -98,39 +96,6 @@ export async function indexedIn(
       .map((r) => `${r.source} ${r.id}`),
   );
 }
-
-const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number(), held: z.number() });
-
-/** Deliveries, runs and violations in D1 for an event (archived or not), as GET /v1/events/:id shows them. */
-export async function hotRowsOf(db: D1Database, source: string, id: string) {
-  const [[deliveries, runs, calls], violations] = await Promise.all([
-    db.batch([
-      db
-        .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
-        .bind(source, id),
-      db
-        .prepare(
-          `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
-        )
-        .bind(source, id),
-      db.prepare(MODEL_CALLS_OF_EVENT).bind(source, id),
-    ]),
-    listViolations(db, { source, eventId: id, limit: 100 }),
-  ]);
-  return {
-    deliveries: parseDeliveries(deliveries?.results),
-    runs: parseRuns(runs?.results),
-    /** model_calls rows, for withCalls. */
-    calls: calls?.results ?? [],
-    violations,
-  };
-}
-
-export const parseDeliveries = (rows: unknown) =>
-  z
-    .array(DeliveryRow)
-    .parse(rows)
-    .map((d) => ({ agent: d.agent, routedAt: d.routed_at, routedAtIso: iso(d.routed_at), held: d.held === 1 }));
 
 const TotalRow = z.object({
   kind: z.string(),

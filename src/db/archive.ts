@@ -258,6 +258,7 @@ export async function finishedWorkflows(db: D1Database, cutoff: number, limit: n
       `SELECT * FROM workflows
         WHERE status IN ('completed', 'rejected', 'timed_out') AND started_at < ?1
           AND completed_at < ?1 AND updated_at < ?1
+        ORDER BY started_at
         LIMIT ?2`,
     )
     .bind(cutoff, limit)

@@ -180,6 +180,39 @@ const EVENT_COLUMNS = "seq, envelope, received_at, logged_at";
 
 const DeliveryRow = z.object({ agent: z.string(), routed_at: z.number(), held: z.number() });
 
+export const parseDeliveries = (rows: unknown) =>
+  z
+    .array(DeliveryRow)
+    .parse(rows)
+    .map((d) => ({ agent: d.agent, routedAt: d.routed_at, routedAtIso: iso(d.routed_at), held: d.held === 1 }));
+
+/**
+ * What D1 holds about an event, whether the event row itself is still there or archived: its
+ * deliveries, runs, their model calls (rows, for withCalls) and violations.
+ */
+export async function eventRowsOf(db: D1Database, source: string, id: string) {
+  const [[deliveries, runs, calls], violations] = await Promise.all([
+    db.batch([
+      db
+        .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
+        .bind(source, id),
+      db
+        .prepare(
+          `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
+        )
+        .bind(source, id),
+      db.prepare(MODEL_CALLS_OF_EVENT).bind(source, id),
+    ]),
+    listViolations(db, { source, eventId: id, limit: 100 }),
+  ]);
+  return {
+    deliveries: parseDeliveries(deliveries?.results),
+    runs: parseRuns(runs?.results),
+    calls: calls?.results ?? [],
+    violations,
+  };
+}
+
 /** One event with where it was routed and what each agent made of it. */
 export async function getEvent(db: D1Database, id: string, source?: string) {
   const row = await db
@@ -190,28 +223,11 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
     .first();
   if (!row) return null;
   const logged = toLoggedEvent(row);
-  const key = [logged.event.source, logged.event.id];
-  const [[deliveries, runs, calls], violations] = await Promise.all([
-    db.batch([
-      db
-        .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
-        .bind(...key),
-      db
-        .prepare(
-          `SELECT ${RUN_COLUMNS.join(", ")} FROM agent_runs WHERE event_source = ? AND event_id = ? ORDER BY started_at`,
-        )
-        .bind(...key),
-      db.prepare(MODEL_CALLS_OF_EVENT).bind(...key),
-    ]),
-    listViolations(db, { source: logged.event.source, eventId: logged.event.id, limit: 100 }),
-  ]);
+  const { deliveries, runs, calls, violations } = await eventRowsOf(db, logged.event.source, logged.event.id);
   return {
     ...logged,
-    deliveries: z
-      .array(DeliveryRow)
-      .parse(deliveries?.results)
-      .map((d) => ({ agent: d.agent, routedAt: d.routed_at, routedAtIso: iso(d.routed_at), held: d.held === 1 })),
-    runs: withCalls(parseRuns(runs?.results), calls?.results),
+    deliveries,
+    runs: withCalls(runs, calls),
     /** What agents tried, while handling this event, that they may not do. */
     violations,
   };

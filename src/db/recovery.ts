@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { QueueMessageSchema } from "../bus/envelope";
 import { toLoggedEvent } from "./events";
-import { where as whereGiven } from "./where";
+import { where } from "./where";
 
 const jsonMessage = z.string().transform((s) => QueueMessageSchema.parse(JSON.parse(s)));
 const DeadLetterRow = z.object({
@@ -50,25 +50,23 @@ export interface DeadLetterFilter {
   limit: number;
 }
 
-function where(f: DeadLetterFilter): [string, (string | number)[]] {
-  const clauses: [string, (string | number)[]][] = [];
-  if (f.ids) clauses.push([`seq IN (${f.ids.map(() => "?").join(", ") || "NULL"})`, f.ids]);
-  if (f.status !== undefined) clauses.push(["status = ?", [f.status]]);
-  if (f.agent !== undefined) clauses.push(["agent = ?", [f.agent]]);
-  if (f.correlationid !== undefined)
-    clauses.push(["json_extract(message, '$.event.correlationid') = ?", [f.correlationid]]);
-  if (f.from !== undefined) clauses.push(["recorded_at >= ?", [f.from]]);
-  if (f.to !== undefined) clauses.push(["recorded_at < ?", [f.to]]);
-  if (f.before !== undefined) clauses.push(["seq < ?", [f.before]]);
-  const sql = clauses.length ? `WHERE ${clauses.map(([c]) => c).join(" AND ")}` : "";
-  return [sql, clauses.flatMap(([, p]) => p)];
-}
+/** The dead letters a filter selects, as a WHERE clause (`ids` as a JSON list: one parameter, any length). */
+const deadLetterWhere = (f: DeadLetterFilter) =>
+  where([
+    ["seq IN (SELECT value FROM json_each(?))", f.ids && JSON.stringify(f.ids)],
+    ["status = ?", f.status],
+    ["agent = ?", f.agent],
+    ["json_extract(message, '$.event.correlationid') = ?", f.correlationid],
+    ["recorded_at >= ?", f.from],
+    ["recorded_at < ?", f.to],
+    ["seq < ?", f.before],
+  ]);
 
 export async function listDeadLetters(db: D1Database, f: DeadLetterFilter): Promise<DeadLetterView[]> {
-  const [clause, params] = where(f);
+  const w = deadLetterWhere(f);
   const { results } = await db
-    .prepare(`SELECT * FROM dead_letters ${clause} ORDER BY seq DESC LIMIT ?`)
-    .bind(...params, f.limit)
+    .prepare(`SELECT * FROM dead_letters ${w.sql} ORDER BY seq DESC LIMIT ?`)
+    .bind(...w.params, f.limit)
     .all();
   return results.map(toDeadLetter);
 }
@@ -79,14 +77,14 @@ export async function listDeadLetters(db: D1Database, f: DeadLetterFilter): Prom
  * still `dead` match, so replaying twice replays once.
  */
 export async function takeForReplay(db: D1Database, f: DeadLetterFilter, now: number): Promise<DeadLetterView[]> {
-  const [clause, params] = where({ ...f, status: "dead" });
+  const w = deadLetterWhere({ ...f, status: "dead" });
   const [taken] = await db.batch([
     db
       .prepare(
         `UPDATE dead_letters SET status = 'replayed', replays = replays + 1, replayed_at = ?
-          WHERE seq IN (SELECT seq FROM dead_letters ${clause} ORDER BY seq LIMIT ?) RETURNING *`,
+          WHERE seq IN (SELECT seq FROM dead_letters ${w.sql} ORDER BY seq LIMIT ?) RETURNING *`,
       )
-      .bind(now, ...params, f.limit),
+      .bind(now, ...w.params, f.limit),
     db
       .prepare(
         `UPDATE agent_runs SET status = 'failed'
@@ -209,7 +207,7 @@ export interface LogSlice {
 }
 
 export async function logSlice(db: D1Database, q: LogSlice) {
-  const w = whereGiven([
+  const w = where([
     ["type = ?", q.type],
     ["correlation_id = ?", q.correlationid],
     ["logged_at >= ?", q.from],
