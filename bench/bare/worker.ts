@@ -1,5 +1,5 @@
 // The bare hop: POST /hop enqueues {id, sentAt}; the consumer writes one D1 batch per queue batch
-// with the time it got each message. GET /results returns them, GET /count how many.
+// with the time it got each message. GET /results returns them.
 interface BareEnv {
   HOP_QUEUE: Queue<{ id: string; sentAt: number }>;
   DB: D1Database;
@@ -14,11 +14,6 @@ export default {
       const body = await request.json<{ id: string; sentAt: number }>();
       await env.HOP_QUEUE.send(body, { contentType: "json" });
       return new Response(null, { status: 202 });
-    }
-    if (url.pathname === "/count") {
-      await env.DB.prepare(schema).run();
-      const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM hops").first<{ n: number }>();
-      return Response.json({ n: row?.n ?? 0 });
     }
     if (url.pathname === "/results") {
       await env.DB.prepare(schema).run();

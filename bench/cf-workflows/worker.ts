@@ -1,6 +1,6 @@
 // The Cloudflare Workflows baseline: N `step.do` of L ms each, in parallel (Promise.all) or chained,
 // then a join step that writes its completion time to D1. POST /start creates an instance;
-// GET /count and GET /results read the completions.
+// GET /results reads the completions.
 import { WorkflowEntrypoint, type WorkflowEvent, type WorkflowStep } from "cloudflare:workers";
 
 export interface FanOutParams {
@@ -52,11 +52,6 @@ export default {
       const { id, ...params } = await request.json<FanOutParams & { id: string }>();
       await env.WF.create({ id, params });
       return new Response(null, { status: 202 });
-    }
-    if (url.pathname === "/count") {
-      await env.DB.prepare(schema).run();
-      const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM completions").first<{ n: number }>();
-      return Response.json({ n: row?.n ?? 0 });
     }
     if (url.pathname === "/results") {
       await env.DB.prepare(schema).run();

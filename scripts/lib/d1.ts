@@ -1,6 +1,8 @@
-// Reads a stopped `wrangler dev`'s local D1 database (its --persist-to directory) for the scripts
-// that reconcile from the log afterwards.
+// Reads `wrangler dev`'s local D1 database (its --persist-to directory): through wrangler once the
+// server has stopped (the scripts that reconcile from the log), or its SQLite file while it runs.
 import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { DatabaseSync } from "node:sqlite";
 import path from "node:path";
 import { ROOT } from "./dev";
 
@@ -21,4 +23,29 @@ export function localD1(persistTo: string) {
   /** The first column of the first row, as a number (for COUNT queries). */
   const one = (sql: string): number => Number(Object.values(query(sql)[0] ?? { n: 0 })[0] ?? 0);
   return { query, one };
+}
+
+/**
+ * Counts rows in a running `wrangler dev`'s local D1 database straight from its SQLite file
+ * (read-only, from this process), so that polling for progress costs the Worker under test nothing.
+ * Before the table exists (the first write creates it) the count is 0.
+ */
+export function localCount(persistTo: string, sql: string): () => number {
+  let db: DatabaseSync | undefined;
+  return () => {
+    if (!db) {
+      const folder = path.join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
+      const file = existsSync(folder)
+        ? readdirSync(folder).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
+        : undefined;
+      if (!file) return 0;
+      db = new DatabaseSync(path.join(folder, file), { readOnly: true });
+    }
+    try {
+      return Number(Object.values(db.prepare(sql).get() ?? { n: 0 })[0] ?? 0);
+    } catch (error) {
+      if (/no such table/.test(String(error))) return 0;
+      throw error;
+    }
+  };
 }
