@@ -57,12 +57,20 @@ export default tseslint.config(
     "^\\.\\./(http|ingest|sweep|worker)(/|$)",
     "queue consumers do not call http, ingest or the sweep",
   ),
+  ...layer(
+    "src/console/**",
+    "^(\\.\\./)+(consumers|runtime|coordinator|sweep|archive|models|ingest|bus|worker)(/|$)|^(\\.\\./)+db/(?!sessions$)",
+    "the console goes through the /v1 API like curl: only its own sessions table, http/auth, config, log and the registry",
+  ),
   ...layer("src/http/**", "^\\.\\./(consumers|worker)(/|$)", "http goes through the bus, never into a consumer"),
   ...layer(
     "agents/**",
     "^(?!zod$|\\.{1,2}/)|^(\\.\\./)+src/(?!define$)",
     "agents import zod, each other and src/define only",
   ),
+  // The console's client scripts: plain browser modules, type-checked from their JSDoc by
+  // public/tsconfig.json, which knows the browser's globals (no-undef would only repeat it, wrongly).
+  { files: ["public/**/*.js"], rules: { "no-undef": "off" } },
   {
     files: ["test/**/*.ts"],
     rules: {

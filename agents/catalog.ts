@@ -26,6 +26,16 @@ export const catalog = defineCatalog({
       items: z.array(item).min(1).max(100),
       shippingAddress: z.object({ country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code, e.g. US") }),
     }),
+    {
+      example: {
+        orderId: "ord_1001",
+        customerId: "cus_42",
+        amount: 129.5,
+        currency: "USD",
+        items: [{ sku: "SKU-1", qty: 2 }],
+        shippingAddress: { country: "US" },
+      },
+    },
   ),
   "fraud.assessed": internal(
     z.object({
@@ -82,6 +92,7 @@ export const catalog = defineCatalog({
       country: z.string().regex(/^[A-Z]{2}$/, "ISO 3166-1 alpha-2 code"),
       signupIp: z.union([z.ipv4(), z.ipv6()]).optional(),
     }),
+    { example: { userId: "usr_7", email: "ada@example.com", country: "GB", signupIp: "203.0.113.7" } },
   ),
   "security.audited": internal(z.object({ userId, risk: z.enum(["low", "high"]), findings: reasons })),
   "profile.enriched": internal(
@@ -103,6 +114,15 @@ export const catalog = defineCatalog({
       body: z.string().max(20_000),
       orderId: orderId.optional(),
     }),
+    {
+      example: {
+        ticketId: "tkt_311",
+        customerId: "cus_42",
+        subject: "Where is my parcel?",
+        body: "Order ord_1001 was due on Monday and has not arrived.",
+        orderId: "ord_1001",
+      },
+    },
   ),
   "support.ticket.triaged": internal(
     z.object({

@@ -286,6 +286,8 @@ describe("30 s per query", () => {
     "model_calls",
     "policy_violations",
     "parked_events",
+    "unrouted_events",
+    "duplicates",
     "dead_letters",
     "workflows",
     "webhook_messages",

@@ -20,6 +20,9 @@ export const EventLineSchema = z.object({
   modelCalls: z.array(Row),
   violations: z.array(Row),
   parked: z.array(Row),
+  // Lines written before these tables existed have neither.
+  unrouted: z.array(Row).default([]),
+  duplicates: z.array(Row).default([]),
   archivedAt: z.number(),
 });
 export type EventLine = z.infer<typeof EventLineSchema>;

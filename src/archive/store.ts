@@ -18,3 +18,8 @@ export async function readLines(bucket: R2Bucket, key: string): Promise<unknown[
   if (!object) throw new Error(`archive object ${key} is missing from the bucket`);
   return decodeLines(object.body as ReadableStream<Uint8Array>);
 }
+
+/** Deletes objects nothing lists (R2 takes up to 1,000 keys a call); a failure only leaves garbage. */
+export async function deleteObjects(bucket: R2Bucket, keys: readonly string[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 1000) await bucket.delete(keys.slice(i, i + 1000));
+}

@@ -15,14 +15,24 @@ export interface CatalogEntry<S extends z.ZodType = z.ZodType> {
   publishers: Publishers;
   /** What agents, the log and the models see is this schema's output: `z.object` drops undeclared keys, `z.strictObject` refuses them. */
   schema: S;
+  /** A valid `data`, shown by the console's "send a test event" and the API reference. */
+  example?: z.input<S>;
 }
 
 export type Catalog = Readonly<Record<string, CatalogEntry>>;
 
 /** A type outside senders may publish. */
-export const external = <S extends z.ZodType>(schema: S): CatalogEntry<S> => ({ publishers: "external", schema });
+export const external = <S extends z.ZodType>(schema: S, options: { example?: z.input<S> } = {}): CatalogEntry<S> => ({
+  publishers: "external",
+  schema,
+  ...options,
+});
 /** A type only its declaring agents or workflows may publish. */
-export const internal = <S extends z.ZodType>(schema: S): CatalogEntry<S> => ({ publishers: "internal", schema });
+export const internal = <S extends z.ZodType>(schema: S, options: { example?: z.input<S> } = {}): CatalogEntry<S> => ({
+  publishers: "internal",
+  schema,
+  ...options,
+});
 
 /**
  * The app's event catalog: every type agentwire accepts or publishes, who may publish it, and the zod

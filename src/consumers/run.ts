@@ -19,6 +19,7 @@ import {
   claimRuns,
   finishPlan,
 } from "../db/runs";
+import { recordDuplicateDeliveries } from "../db/anomalies";
 import { holdDeliveries } from "../db/recovery";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
@@ -92,10 +93,17 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     else retry(task, CLAIM_LEASE_MS / 1000);
   });
   // A paused agent's deliveries are held in D1 until it resumes (unless it just did: then retry).
-  const held = await holdDeliveries(
-    env.DB,
-    paused.map((t) => t.claim),
-  );
+  // Duplicate deliveries are counted for the read API; failing to count one costs nothing else.
+  const duplicates = tasks.filter((_, i) => claims[i] === "done").map((t) => t.claim);
+  const [held] = await Promise.all([
+    holdDeliveries(
+      env.DB,
+      paused.map((t) => t.claim),
+    ),
+    recordDuplicateDeliveries(env.DB, duplicates, Date.now()).catch((error: unknown) =>
+      logError("run.duplicates_unrecorded", { duplicates: duplicates.length }, error),
+    ),
+  ]);
   paused.forEach((task, i) => {
     log("agent.run", { ...logFields(task), status: held[i] ? "held" : "resumed" });
     if (held[i]) task.message.ack();

@@ -38,7 +38,7 @@ export async function objectsOfEvent(db: D1Database, id: string, source?: string
     .parse(results);
 }
 
-/** The objects holding a correlation's archived events and workflow instances. */
+/** The objects holding a correlation's archived events and workflow instances, oldest first. */
 export async function objectsOfCorrelation(db: D1Database, correlationId: string, limit: number) {
   const { results } = await db
     .prepare(
@@ -50,6 +50,21 @@ export async function objectsOfCorrelation(db: D1Database, correlationId: string
   return z.array(ObjectRef).parse(results);
 }
 
+/** For each of these events (`source id` keys), an object that holds it, if it is archived. */
+export async function objectsOfEvents(db: D1Database, events: readonly { source: string; id: string }[]) {
+  if (events.length === 0) return new Map<string, ObjectRef>();
+  const { results } = await db
+    .prepare(
+      `SELECT k.value ->> '$[0]' AS source, k.value ->> '$[1]' AS id, ${COLUMNS} FROM json_each(?1) k
+         JOIN archive_objects o ON o.seq = (SELECT MIN(a.object) FROM archived_events a
+                                             WHERE a.id = k.value ->> '$[1]' AND a.source = k.value ->> '$[0]')`,
+    )
+    .bind(JSON.stringify(events.map((e) => [e.source, e.id])))
+    .all();
+  const rows = z.array(ObjectRow.extend({ source: z.string(), id: z.string() })).parse(results);
+  return new Map(rows.map((o) => [`${o.source} ${o.id}`, toRef(o)]));
+}
+
 export interface ArchivedSlice {
   type?: string | undefined;
   correlationid?: string | undefined;
@@ -58,17 +73,20 @@ export interface ArchivedSlice {
   afterSeq?: number | undefined;
 }
 
-/** Event objects that may hold events of the slice after `afterSeq`, by their first log position. */
+/**
+ * Event objects that may hold events of the slice after `afterSeq`, by their first log position.
+ * Objects that index nothing are skipped (none are recorded since; older ones may remain).
+ */
 export async function objectsOfSlice(db: D1Database, q: ArchivedSlice, limit: number): Promise<ObjectRef[]> {
   const w = where([
-    ["o.kind = 'events' AND o.last_seq > ?", q.afterSeq ?? 0],
+    ["o.kind = 'events' AND o.indexed > 0 AND o.last_seq > ?", q.afterSeq ?? 0],
     ["o.max_logged_at >= ?", q.from],
     ["o.min_logged_at < ?", q.to],
     ["EXISTS (SELECT 1 FROM json_each(o.types) WHERE value = ?)", q.type],
     ["o.seq IN (SELECT object FROM archived_correlations WHERE correlation_id = ?)", q.correlationid],
   ]);
   const { results } = await db
-    .prepare(`SELECT ${COLUMNS} FROM archive_objects o ${w.sql} ORDER BY o.first_seq LIMIT ?`)
+    .prepare(`SELECT ${COLUMNS} FROM archive_objects o ${w.sql} ORDER BY o.first_seq, o.seq LIMIT ?`)
     .bind(...w.params, limit)
     .all();
   return z.array(ObjectRef).parse(results);
@@ -112,7 +130,7 @@ export async function archiveTotals(db: D1Database) {
     .prepare(
       `SELECT kind, COUNT(*) AS objects, SUM(indexed) AS lines, SUM(bytes) AS bytes, MIN(hour) AS oldest,
               MAX(hour) AS newest
-         FROM archive_objects GROUP BY kind`,
+         FROM archive_objects WHERE indexed > 0 GROUP BY kind`,
     )
     .all();
   return Object.fromEntries(

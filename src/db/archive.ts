@@ -8,16 +8,19 @@ import { EnvelopeSchema } from "../bus/envelope";
 const TERMINAL = "('succeeded', 'dead_lettered')";
 
 /**
- * The event `e` whose work is over: every delivery has a terminal run and none is held for a paused
- * agent, no run is running or failed (awaiting a retry), and no workflow of its correlation is open.
+ * The runs of event `e` are over: every delivery has a terminal run and none is held for a paused
+ * agent, and no run is running or failed (awaiting a retry).
  */
-const finished = (e: string) => `
+const runsOver = (e: string) => `
   NOT EXISTS (SELECT 1 FROM deliveries d
                 LEFT JOIN agent_runs r ON r.event_source = d.event_source AND r.event_id = d.event_id AND r.agent = d.agent
                WHERE d.event_source = ${e}.source AND d.event_id = ${e}.id
                  AND (d.held = 1 OR r.status IS NULL OR r.status NOT IN ${TERMINAL}))
   AND NOT EXISTS (SELECT 1 FROM agent_runs r
-                   WHERE r.event_source = ${e}.source AND r.event_id = ${e}.id AND r.status NOT IN ${TERMINAL})
+                   WHERE r.event_source = ${e}.source AND r.event_id = ${e}.id AND r.status NOT IN ${TERMINAL})`;
+
+/** The event `e` whose work is over: its runs are, and no workflow of its correlation is open. */
+const finished = (e: string) => `${runsOver(e)}
   AND NOT EXISTS (SELECT 1 FROM workflows f
                    WHERE f.id = ${e}.correlation_id AND f.status IN ('running', 'awaiting_approval'))`;
 
@@ -91,18 +94,29 @@ const Row = z.looseObject({ event_source: z.string(), event_id: z.string() });
 export type EventRow = z.infer<typeof Row>;
 
 /** Tables keyed by event that move with it. Dead letters stay: they are the operator's to replay. */
-export const EVENT_TABLES = ["deliveries", "agent_runs", "model_calls", "policy_violations", "parked_events"] as const;
+export const EVENT_TABLES = [
+  "deliveries",
+  "agent_runs",
+  "model_calls",
+  "policy_violations",
+  "parked_events",
+  "unrouted_events",
+  "duplicates",
+] as const;
 export type EventTable = (typeof EVENT_TABLES)[number];
 
-/** Every row of the event tables for these events (by log position), in one batch. */
-export async function rowsOf(db: D1Database, seqs: readonly number[]): Promise<Record<EventTable, EventRow[]>> {
-  const param = JSON.stringify(seqs);
+/** Every row of the event tables for these events, in one batch (a transaction: one consistent view). */
+export async function rowsOf(
+  db: D1Database,
+  events: readonly { source: string; id: string }[],
+): Promise<Record<EventTable, EventRow[]>> {
+  const param = JSON.stringify(events.map((e) => [e.source, e.id]));
   const results = await db.batch(
     EVENT_TABLES.map((table) =>
       db
         .prepare(
-          `SELECT t.* FROM json_each(?1) k JOIN events e ON e.seq = k.value
-             JOIN ${table} t ON t.event_source = e.source AND t.event_id = e.id`,
+          `SELECT t.* FROM json_each(?1) k
+             JOIN ${table} t ON t.event_source = k.value ->> '$[0]' AND t.event_id = k.value ->> '$[1]'`,
         )
         .bind(param),
     ),
@@ -125,24 +139,56 @@ export interface ObjectEntry {
   types?: string[];
 }
 
-/** The events written to each object: [seq, version] read with them. */
+/**
+ * An event written to an object, as read with it. `reopened`: an event already archived whose rows
+ * written since (noted in archive_reopened) move now; it has no row in `events`.
+ */
+export interface EventMember {
+  seq: number;
+  source: string;
+  id: string;
+  correlationId: string;
+  version: string;
+  reopened: boolean;
+}
 export interface EventMembers {
   key: string;
-  members: readonly (readonly [seq: number, version: string])[];
+  members: readonly EventMember[];
 }
 
-const insertObjects = (db: D1Database, kind: "events" | "workflows", objects: readonly ObjectEntry[], now: number) =>
+/** Records objects in the manifest, none indexed yet: the commit counts what it indexes. */
+export const insertObjects = (
+  db: D1Database,
+  kind: "events" | "workflows",
+  objects: readonly ObjectEntry[],
+  now: number,
+) =>
   db
     .prepare(
       `INSERT INTO archive_objects (key, kind, hour, lines, indexed, bytes, first_seq, last_seq, min_logged_at,
                                     max_logged_at, types, created_at)
-       SELECT value ->> 'key', ?2, value ->> 'hour', value ->> 'lines', value ->> 'indexed', value ->> 'bytes',
+       SELECT value ->> 'key', ?2, value ->> 'hour', value ->> 'lines', 0, value ->> 'bytes',
               value ->> 'firstSeq', value ->> 'lastSeq', value ->> 'minLoggedAt', value ->> 'maxLoggedAt',
               value ->> 'types', ?3
          FROM json_each(?1) WHERE true
        ON CONFLICT (key) DO NOTHING`,
     )
-    .bind(JSON.stringify(objects.map((o) => ({ ...o, indexed: kind === "workflows" ? o.lines : 0 }))), kind, now);
+    .bind(JSON.stringify(objects), kind, now);
+
+/**
+ * Drops from the manifest the objects of this commit that index nothing (every line's rows changed
+ * and stayed in D1): nothing would read them. Answers their keys, for the caller to delete from R2.
+ */
+export const dropUnindexed = (db: D1Database, keys: readonly string[]) =>
+  db
+    .prepare("DELETE FROM archive_objects WHERE key IN (SELECT value FROM json_each(?1)) AND indexed = 0 RETURNING key")
+    .bind(JSON.stringify(keys));
+
+export const droppedKeys = (result: D1Result | undefined) =>
+  z
+    .array(z.object({ key: z.string() }))
+    .parse(result?.results ?? [])
+    .map((r) => r.key);
 
 const setCursor = (db: D1Database, name: string, seq: number) =>
   db
@@ -178,36 +224,79 @@ export async function moveCursor(db: D1Database, name: string, seq: number): Pro
   await setCursor(db, name, seq).run();
 }
 
-// The events of the batch that this commit indexed, by object: those still ready and unchanged.
-const MEMBERS = `m AS (SELECT g.value ->> '$[0]' AS key, x.value ->> '$[0]' AS seq, x.value ->> '$[1]' AS version
-                         FROM json_each(?1) g, json_each(g.value, '$[1]') x)`;
+const ReopenedRow = z.object({ source: z.string(), id: z.string(), version: z.string() });
+
+/**
+ * Archived events with rows written since (noted by the triggers of migration 0012) whose runs are
+ * over, oldest note first, with the version of their rows. Their workflow does not hold them back:
+ * a coordinator's heal() reads the log's events, and these left it already.
+ */
+export async function reopenedEvents(db: D1Database, limit: number) {
+  const { results } = await db
+    .prepare(
+      `SELECT k.source, k.id, ${version("k")} AS version
+         FROM (SELECT event_source AS source, event_id AS id, noted_at FROM archive_reopened) k
+        WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = k.source AND e.id = k.id) AND ${runsOver("k")}
+        ORDER BY k.noted_at LIMIT ?1`,
+    )
+    .bind(limit)
+    .all();
+  return z.array(ReopenedRow).parse(results);
+}
+
+// The members of the batch, and those this commit indexed: still ready and unchanged. An event of
+// the log must still be there (another run may have taken it), and its key is read from it: only a
+// reopened one, no longer in the log, brings its own (few per batch), so the list stays far under
+// D1's 1 MB per bound value however long ids and sources are.
+const MEMBERS = `m AS (
+  SELECT g.value ->> '$[0]' AS key, x.value ->> '$[0]' AS seq, x.value ->> '$[1]' AS version,
+         x.value ->> '$[2]' AS reopened, COALESCE(x.value ->> '$[3]', e.source) AS source,
+         COALESCE(x.value ->> '$[4]', e.id) AS id, COALESCE(x.value ->> '$[5]', e.correlation_id) AS correlation_id
+    FROM json_each(?1) g JOIN json_each(g.value, '$[1]') x
+    LEFT JOIN events e ON x.value ->> '$[2]' = 0 AND e.seq = x.value ->> '$[0]')`;
 const DONE = `${MEMBERS}, done AS (
-  SELECT e.seq, e.source, e.id FROM m JOIN archive_objects o ON o.key = m.key JOIN events e ON e.seq = m.seq
-    JOIN archived_events a ON a.id = e.id AND a.source = e.source AND a.object = o.seq)`;
+  SELECT m.key, m.seq, m.source, m.id, m.correlation_id, m.reopened, o.seq AS object
+    FROM m JOIN archive_objects o ON o.key = m.key
+    JOIN archived_events a ON a.id = m.id AND a.source = m.source AND a.object = o.seq)`;
+
+/** Statements a commit of events sends (the manifest, index, correlations, count, drop, a delete per table, the events, the notes, the cursor). */
+export const EVENT_COMMIT_STATEMENTS = 5 + EVENT_TABLES.length + 3;
 
 /**
  * Records the objects (already in R2) and deletes their events' rows, in one transaction: the manifest
  * rows, an index row per event, a row per (correlation, object), then the rows themselves. An event
  * whose rows changed since they were read (its version), or whose work is no longer over, is neither
- * indexed nor deleted: it stays in D1, and its line in the object is ignored by reads.
+ * indexed nor deleted: it stays in D1, and its line in the object is ignored by reads. An object left
+ * indexing nothing leaves the manifest (its key is answered, to delete from R2).
  */
 export async function commitEvents(
   db: D1Database,
   objects: readonly ObjectEntry[],
   members: readonly EventMembers[],
-  cursor: { name: string; seq: number },
+  cursor: { name: string; seq: number } | null,
   cutoff: number,
   now: number,
-): Promise<number> {
-  const param = JSON.stringify(members.map((m) => [m.key, m.members]));
+): Promise<{ archived: number; dropped: string[] }> {
+  const param = JSON.stringify(
+    members.map((o) => [
+      o.key,
+      o.members.map((m) =>
+        m.reopened ? [m.seq, m.version, 1, m.source, m.id, m.correlationId] : [m.seq, m.version, 0],
+      ),
+    ]),
+  );
   const statements = [
     insertObjects(db, "events", objects, now),
     db
       .prepare(
         `WITH ${MEMBERS}
          INSERT INTO archived_events (id, source, object)
-         SELECT e.id, e.source, o.seq FROM m JOIN archive_objects o ON o.key = m.key JOIN events e ON e.seq = m.seq
-          WHERE e.received_at < ?2 AND ${finished("e")} AND ${version("e")} = m.version
+         SELECT m.id, m.source, o.seq FROM m JOIN archive_objects o ON o.key = m.key
+          WHERE CASE WHEN m.reopened = 1
+                     THEN NOT EXISTS (SELECT 1 FROM events e WHERE e.source = m.source AND e.id = m.id) AND ${runsOver("m")}
+                     ELSE EXISTS (SELECT 1 FROM events e WHERE e.seq = m.seq AND e.source = m.source AND e.id = m.id
+                                     AND e.received_at < ?2) AND ${finished("m")} END
+            AND ${version("m")} = m.version
          ON CONFLICT DO NOTHING`,
       )
       .bind(param, cutoff),
@@ -215,89 +304,34 @@ export async function commitEvents(
       .prepare(
         `WITH ${DONE}
          INSERT INTO archived_correlations (correlation_id, object)
-         SELECT DISTINCT e.correlation_id, o.seq FROM done d JOIN events e ON e.seq = d.seq
-           JOIN m ON m.seq = d.seq JOIN archive_objects o ON o.key = m.key
-          WHERE true
+         SELECT DISTINCT correlation_id, object FROM done WHERE true
          ON CONFLICT DO NOTHING`,
       )
       .bind(param),
     db
       .prepare(
         `WITH ${DONE}
-         UPDATE archive_objects SET indexed = (SELECT COUNT(*) FROM done d JOIN m ON m.seq = d.seq
-                                               WHERE m.key = archive_objects.key)
+         UPDATE archive_objects SET indexed = (SELECT COUNT(*) FROM done d WHERE d.key = archive_objects.key)
           WHERE key IN (SELECT key FROM m)`,
       )
       .bind(param),
+    dropUnindexed(
+      db,
+      objects.map((o) => o.key),
+    ),
     ...EVENT_TABLES.map((table) =>
       db
         .prepare(`WITH ${DONE} DELETE FROM ${table} WHERE (event_source, event_id) IN (SELECT source, id FROM done)`)
         .bind(param),
     ),
-    db.prepare(`WITH ${DONE} DELETE FROM events WHERE seq IN (SELECT seq FROM done)`).bind(param),
-    setCursor(db, cursor.name, cursor.seq),
+    db.prepare(`WITH ${DONE} DELETE FROM events WHERE seq IN (SELECT seq FROM done WHERE reopened = 0)`).bind(param),
+    db
+      .prepare(
+        `WITH ${DONE} DELETE FROM archive_reopened WHERE (event_source, event_id) IN (SELECT source, id FROM done)`,
+      )
+      .bind(param),
+    ...(cursor ? [setCursor(db, cursor.name, cursor.seq)] : []),
   ];
   const results = await db.batch(statements);
-  return results.at(-2)?.meta.changes ?? 0;
-}
-
-// ---- workflows ---------------------------------------------------------------------------------------
-
-const WorkflowRow = z.looseObject({
-  id: z.string(),
-  workflow: z.string(),
-  version: z.number(),
-  started_at: z.number(),
-});
-export type WorkflowRow = z.infer<typeof WorkflowRow>;
-
-/** Finished workflows (completed, rejected, timed out) whose last change is past the hot window. */
-export async function finishedWorkflows(db: D1Database, cutoff: number, limit: number): Promise<WorkflowRow[]> {
-  const { results } = await db
-    .prepare(
-      `SELECT * FROM workflows
-        WHERE status IN ('completed', 'rejected', 'timed_out') AND started_at < ?1
-          AND completed_at < ?1 AND updated_at < ?1
-        ORDER BY started_at
-        LIMIT ?2`,
-    )
-    .bind(cutoff, limit)
-    .all();
-  return z.array(WorkflowRow).parse(results);
-}
-
-export interface WorkflowMembers {
-  key: string;
-  members: readonly (readonly [id: string, workflow: string, version: number])[];
-}
-
-/** Records workflow objects and deletes the rows, unless a newer version was recorded since. */
-export async function commitWorkflows(
-  db: D1Database,
-  objects: readonly ObjectEntry[],
-  members: readonly WorkflowMembers[],
-  now: number,
-): Promise<number> {
-  const param = JSON.stringify(members.map((m) => [m.key, m.members]));
-  const rows = `w AS (SELECT g.value ->> '$[0]' AS key, x.value ->> '$[0]' AS id, x.value ->> '$[1]' AS workflow,
-                             x.value ->> '$[2]' AS version
-                        FROM json_each(?1) g, json_each(g.value, '$[1]') x)`;
-  const [, , deleted] = await db.batch([
-    insertObjects(db, "workflows", objects, now),
-    db
-      .prepare(
-        `WITH ${rows}
-         INSERT INTO archived_correlations (correlation_id, object)
-         SELECT DISTINCT w.id, o.seq FROM w JOIN archive_objects o ON o.key = w.key
-          WHERE EXISTS (SELECT 1 FROM workflows f WHERE f.id = w.id AND f.workflow = w.workflow AND f.version = w.version)
-         ON CONFLICT DO NOTHING`,
-      )
-      .bind(param),
-    db
-      .prepare(
-        `WITH ${rows} DELETE FROM workflows WHERE (id, workflow, version) IN (SELECT id, workflow, version FROM w)`,
-      )
-      .bind(param),
-  ]);
-  return deleted?.meta.changes ?? 0;
+  return { archived: results[1]?.meta.changes ?? 0, dropped: droppedKeys(results[4]) };
 }

@@ -72,6 +72,18 @@ export function logPlan(
   const perEntry = entries.map(
     ({ event, receivedAt, agents, routable, reroute }) =>
       [
+        // First, so that "already logged" means logged before this batch: a suppressed duplicate.
+        db
+          .prepare(
+            `INSERT INTO duplicates (kind, event_source, event_id, agent, count, first_at, last_at)
+           SELECT 'event', ?1, ?2, '', 1, ?3, ?3
+            WHERE ?4 = 0
+              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM webhook_messages WHERE webhook_id = ?5 AND digest = ?6))
+              AND (EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
+                   OR EXISTS (SELECT 1 FROM archived_events WHERE id = ?2 AND source = ?1))
+           ON CONFLICT (kind, event_source, event_id, agent) DO UPDATE SET count = count + 1, last_at = excluded.last_at`,
+          )
+          .bind(event.source, event.id, now, reroute ? 1 : 0, guard?.webhookId ?? null, guard?.digest ?? null),
         db
           .prepare(
             `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
@@ -142,8 +154,20 @@ export function logPlan(
           ),
       ] as const,
   );
-  return planEach(perEntry, (each) =>
-    each.map(([logged, delivered, parkedRows]): Logged => {
+  // An event nothing listens to is logged and listed as unrouted (a missed event, if unexpected).
+  const unrouted = entries
+    .filter((e) => !e.routable)
+    .map(({ event }) =>
+      db
+        .prepare(
+          `INSERT INTO unrouted_events (event_source, event_id, recorded_at)
+           SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2 AND logged_at = ?3)
+           ON CONFLICT DO NOTHING`,
+        )
+        .bind(event.source, event.id, now),
+    );
+  const plan = planEach(perEntry, (each) =>
+    each.map(([, logged, delivered, parkedRows]): Logged => {
       const deliveries = z.array(DeliveryReturn).parse(delivered.results);
       const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
       return {
@@ -154,6 +178,10 @@ export function logPlan(
       };
     }),
   );
+  return {
+    statements: [...plan.statements, ...unrouted],
+    read: (results) => plan.read(results.slice(0, plan.statements.length)),
+  };
 }
 
 const EventRow = z.object({
@@ -227,7 +255,7 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
   return {
     ...logged,
     deliveries,
-    runs: withCalls(runs, calls),
+    runs: withCalls(runs, calls, violations),
     /** What agents tried, while handling this event, that they may not do. */
     violations,
   };
@@ -236,20 +264,35 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
 export interface EventQuery {
   type?: string | undefined;
   correlationid?: string | undefined;
-  /** Only events logged before this sequence number: the cursor for the next page. */
+  /** Only events logged before this sequence number: the cursor for the next (older) page. */
   before?: number | undefined;
+  /** Only events logged after this sequence number, oldest first: a live stream's cursor. */
+  after?: number | undefined;
   limit: number;
 }
 
-export async function listEvents(db: D1Database, q: EventQuery): Promise<LoggedEvent[]> {
+const ListedRow = z.object({ status: z.enum(["routed", "parked", "unrouted"]), duplicates: z.number() });
+
+/** Events newest first (or oldest first after a position), each with how it was routed. */
+export async function listEvents(db: D1Database, q: EventQuery) {
   const w = where([
-    ["type = ?", q.type],
-    ["correlation_id = ?", q.correlationid],
-    ["seq < ?", q.before],
+    ["e.type = ?", q.type],
+    ["e.correlation_id = ?", q.correlationid],
+    ["e.seq < ?", q.before],
+    ["e.seq > ?", q.after],
   ]);
   const { results } = await db
-    .prepare(`SELECT ${EVENT_COLUMNS} FROM events ${w.sql} ORDER BY seq DESC LIMIT ?`)
+    .prepare(
+      `SELECT e.seq, e.envelope, e.received_at, e.logged_at,
+              CASE WHEN p.event_id IS NOT NULL THEN 'parked' WHEN u.event_id IS NOT NULL THEN 'unrouted' ELSE 'routed' END AS status,
+              COALESCE(d.count, 0) AS duplicates
+         FROM events e
+         LEFT JOIN parked_events p ON p.event_source = e.source AND p.event_id = e.id
+         LEFT JOIN unrouted_events u ON u.event_source = e.source AND u.event_id = e.id
+         LEFT JOIN duplicates d ON d.kind = 'event' AND d.event_source = e.source AND d.event_id = e.id AND d.agent = ''
+        ${w.sql} ORDER BY e.seq ${q.after === undefined ? "DESC" : "ASC"} LIMIT ?`,
+    )
     .bind(...w.params, q.limit)
     .all();
-  return results.map(toLoggedEvent);
+  return results.map((row) => ({ ...toLoggedEvent(row), ...ListedRow.parse(row) }));
 }

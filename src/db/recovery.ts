@@ -142,28 +142,78 @@ export async function holdDeliveries(
   return results.map((r) => r.results.length > 0);
 }
 
-const HeldRow = z.object({ seq: z.number(), envelope: z.string(), received_at: z.number(), logged_at: z.number() });
+const HeldRow = z.object({
+  rowid: z.number(),
+  event_source: z.string(),
+  event_id: z.string(),
+  seq: z.number().nullable(),
+  envelope: z.string().nullable(),
+  received_at: z.number().nullable(),
+  logged_at: z.number().nullable(),
+});
 
-/** Releases up to `limit` held deliveries of an agent: returns their events, already marked not held. */
-export async function releaseHeld(db: D1Database, agent: string, limit: number) {
+/**
+ * Up to `limit` held deliveries of an agent after `afterRowid` (a cursor within one resume), each with
+ * its event when D1 still holds it; `logged` is null for an event archived since (a replay of an
+ * archived event held for a paused agent): the caller finds it in the archive. Marks nothing.
+ */
+export async function heldDeliveries(db: D1Database, agent: string, afterRowid: number, limit: number) {
+  const { results } = await db
+    .prepare(
+      `SELECT d.rowid AS rowid, d.event_source, d.event_id, e.seq, e.envelope, e.received_at, e.logged_at
+         FROM deliveries d LEFT JOIN events e ON e.source = d.event_source AND e.id = d.event_id
+        WHERE d.agent = ?1 AND d.held = 1 AND d.rowid > ?2 ORDER BY d.rowid LIMIT ?3`,
+    )
+    .bind(agent, afterRowid, limit)
+    .all();
+  return z
+    .array(HeldRow)
+    .parse(results)
+    .map((r) => ({
+      rowid: r.rowid,
+      source: r.event_source,
+      id: r.event_id,
+      logged: r.envelope === null ? null : toLoggedEvent(r),
+    }));
+}
+
+const keysParam = (agent: string, events: readonly { source: string; id: string }[]) =>
+  JSON.stringify(events.map((e) => [e.source, e.id, agent]));
+
+/**
+ * Marks these deliveries of an agent no longer held; returns the `source id` keys it marked (those a
+ * concurrent resume did not take first), which are the caller's to send.
+ */
+export async function markReleased(db: D1Database, agent: string, events: readonly { source: string; id: string }[]) {
+  if (events.length === 0) return new Set<string>();
   const { results } = await db
     .prepare(
       `UPDATE deliveries SET held = 0
-        WHERE rowid IN (SELECT rowid FROM deliveries WHERE agent = ? AND held = 1 LIMIT ?)
-        RETURNING event_source, event_id`,
+        WHERE held = 1 AND (event_source, event_id, agent) IN (
+          SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]' FROM json_each(?1))
+       RETURNING event_source, event_id`,
     )
-    .bind(agent, limit)
-    .all<{ event_source: string; event_id: string }>();
-  if (results.length === 0) return [];
-  // One statement however many were released (D1 counts every statement against 1,000 per invocation).
-  const rows = await db
-    .prepare(
-      `SELECT e.seq, e.envelope, e.received_at, e.logged_at FROM json_each(?1) k
-         JOIN events e ON e.source = k.value ->> '$[0]' AND e.id = k.value ->> '$[1]'`,
-    )
-    .bind(JSON.stringify(results.map((r) => [r.event_source, r.event_id])))
+    .bind(keysParam(agent, events))
     .all();
-  return z.array(HeldRow).parse(rows.results).map(toLoggedEvent);
+  return new Set(
+    z
+      .array(z.object({ event_source: z.string(), event_id: z.string() }))
+      .parse(results)
+      .map((r) => `${r.event_source} ${r.event_id}`),
+  );
+}
+
+/** Holds again released deliveries whose tasks could not be sent, so the next resume sends them. */
+export async function holdAgain(db: D1Database, agent: string, events: readonly { source: string; id: string }[]) {
+  if (events.length === 0) return;
+  await db
+    .prepare(
+      `UPDATE deliveries SET held = 1
+        WHERE held = 0 AND (event_source, event_id, agent) IN (
+          SELECT value ->> '$[0]', value ->> '$[1]', value ->> '$[2]' FROM json_each(?1))`,
+    )
+    .bind(keysParam(agent, events))
+    .run();
 }
 
 const AgentCountRow = z.object({ agent: z.string(), what: z.string(), n: z.number() });

@@ -137,7 +137,8 @@ export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<
     const update = db
       .prepare(
         `UPDATE agent_runs SET status = ?1, finished_at = ?2, latency_ms = ?3, output = ?4, error = ?5,
-                model = ?10, tier = ?11, escalated = ?12, escalation_reason = ?13, budget_limited = ?14, cost_micros = ?15
+                model = ?10, tier = ?11, escalated = ?12, escalation_reason = ?13, budget_limited = ?14, cost_micros = ?15,
+                attempts = json_insert(COALESCE(attempts, '[]'), '$[#]', json(?16))
           WHERE event_source = ?6 AND event_id = ?7 AND agent = ?8 AND claim = ?9`,
       )
       .bind(
@@ -156,6 +157,7 @@ export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<
         r.model?.escalationReason ?? null,
         r.model ? Number(r.model.budgetLimited) : null,
         r.model?.costMicros ?? null,
+        JSON.stringify(attemptOf(r)),
       );
     const violations = r.violations;
     const calls = (r.model?.calls ?? []).map((c, ordinal) =>
@@ -204,6 +206,24 @@ export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<
   return { statements, read: () => undefined };
 }
 
+/** One attempt as the run's history keeps it: the error says why a retried attempt failed. */
+const AttemptSchema = z.object({
+  attempt: z.number(),
+  status: z.string(),
+  startedAt: z.number(),
+  finishedAt: z.number(),
+  error: z.string().optional(),
+  costMicros: z.number().optional(),
+});
+const attemptOf = (r: RunRecord): z.infer<typeof AttemptSchema> => ({
+  attempt: r.attempt,
+  status: r.status,
+  startedAt: r.startedAt,
+  finishedAt: r.finishedAt,
+  ...(r.status === "failed" ? { error: r.error.message } : {}),
+  ...(r.model ? { costMicros: r.model.costMicros } : {}),
+});
+
 export const RUN_COLUMNS = [
   "event_source",
   "event_id",
@@ -221,6 +241,7 @@ export const RUN_COLUMNS = [
   "escalation_reason",
   "budget_limited",
   "cost_micros",
+  "attempts",
 ] as const;
 
 const json = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
@@ -246,6 +267,7 @@ const RunRow = z
     escalation_reason: maybe(z.string()),
     budget_limited: maybe(z.number()),
     cost_micros: maybe(z.number()),
+    attempts: maybe(z.string()),
   })
   .transform((r) => ({
     eventSource: r.event_source,
@@ -272,6 +294,11 @@ const RunRow = z
             budgetLimited: r.budget_limited === 1,
             costMicros: r.cost_micros ?? 0,
           },
+    /** Every finished attempt, oldest first, with its error (a run still running has its last one open). */
+    attempts: z
+      .array(AttemptSchema)
+      .parse(json(r.attempts ?? null) ?? [])
+      .map((a) => ({ ...a, startedAtIso: iso(a.startedAt), finishedAtIso: iso(a.finishedAt) })),
   }));
 export type RunView = z.output<typeof RunRow>;
 
@@ -333,18 +360,67 @@ export const MODEL_CALLS_OF_CORRELATION = `SELECT m.* FROM model_calls m JOIN ev
  * Each run with its model calls, every attempt's (a retried run shows what each attempt paid), in
  * order. Rows are model_calls rows (`SELECT *`), from D1 or from the archive.
  */
-export type RunWithCalls = RunView & { calls: ModelCallView[] };
-export function withCalls(runs: readonly RunView[], rows: unknown): RunWithCalls[] {
+export type RunWithCalls = Omit<RunView, "model"> & {
+  model: (NonNullable<RunView["model"]> & { confidence: number | null }) | null;
+  calls: ModelCallView[];
+  violations: RunViolation[];
+};
+/** A policy violation as a run carries it. */
+export interface RunViolation {
+  kind: string;
+  detail: string;
+  recordedAt: number;
+}
+interface ViolationOfRun extends RunViolation {
+  eventSource: string;
+  eventId: string;
+  agent: string | null;
+}
+const RunViolationRow = z
+  .object({
+    event_source: z.string(),
+    event_id: z.string(),
+    agent: z.string(),
+    kind: z.string(),
+    detail: z.string(),
+    recorded_at: z.number(),
+  })
+  .transform((v) => ({
+    eventSource: v.event_source,
+    eventId: v.event_id,
+    agent: v.agent,
+    kind: v.kind,
+    detail: v.detail,
+    recordedAt: v.recorded_at,
+  }));
+/** policy_violations rows (event_source, event_id, agent, kind, detail, recorded_at), for withCalls. */
+export const parseRunViolations = (rows: unknown) => z.array(RunViolationRow).parse(rows ?? []);
+
+export function withCalls(
+  runs: readonly RunView[],
+  rows: unknown,
+  violations: readonly ViolationOfRun[] = [],
+): RunWithCalls[] {
   const byRun = new Map<string, ModelCallView[]>();
   for (const { key, call } of z.array(CallRow).parse(rows ?? [])) {
     const calls = byRun.get(key) ?? [];
     if (!calls.some((c) => c.attempt === call.attempt && c.ordinal === call.ordinal)) calls.push(call);
     byRun.set(key, calls);
   }
-  return runs.map((r) => ({
-    ...r,
-    calls: (byRun.get(`${r.eventSource} ${r.eventId} ${r.agent}`) ?? []).sort(
+  return runs.map((r) => {
+    const calls = (byRun.get(`${r.eventSource} ${r.eventId} ${r.agent}`) ?? []).sort(
       (a, b) => a.attempt - b.attempt || a.ordinal - b.ordinal,
-    ),
-  }));
+    );
+    // The confidence triage answered with in the last attempt: what the escalation decision weighed.
+    const last = calls.filter((c) => c.attempt === r.attempt);
+    const confidence = last.find((c) => c.tier === "triage")?.confidence ?? last[0]?.confidence ?? null;
+    return {
+      ...r,
+      model: r.model ? { ...r.model, confidence } : null,
+      calls,
+      violations: violations
+        .filter((v) => v.eventSource === r.eventSource && v.eventId === r.eventId && v.agent === r.agent)
+        .map(({ kind, detail, recordedAt }) => ({ kind, detail, recordedAt })),
+    };
+  });
 }

@@ -75,6 +75,7 @@ export interface ViolationQuery {
   correlationid?: string | undefined;
   eventId?: string | undefined;
   source?: string | undefined;
+  agent?: string | undefined;
   before?: number | undefined;
   limit: number;
 }
@@ -88,6 +89,7 @@ export async function listViolations(db: D1Database, q: ViolationQuery): Promise
     ],
     ["v.event_id = ?", q.eventId],
     ["v.event_source = ?", q.source],
+    ["v.agent = ?", q.agent],
     ["v.seq < ?", q.before],
   ]);
   const { results } = await db

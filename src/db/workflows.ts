@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { type Plan, runPlans } from "./batch";
 import { toLoggedEvent } from "./events";
-import { MODEL_CALLS_OF_CORRELATION, parseRuns, RUN_COLUMNS, withCalls } from "./runs";
+import { iso, MODEL_CALLS_OF_CORRELATION, parseRuns, parseRunViolations, RUN_COLUMNS, withCalls } from "./runs";
 import { where } from "./where";
 
 /** What the audit copy keeps of an instance (the coordinator's state has this shape and more). */
@@ -97,9 +97,13 @@ const toWorkflow = (row: unknown) => {
     version: r.version,
     startEventId: r.start_event_id,
     startedAt: r.started_at,
+    startedAtIso: iso(r.started_at),
     deadlineAt: r.deadline_at,
+    deadlineAtIso: iso(r.deadline_at),
     approvalDeadlineAt: r.approval_deadline_at,
+    approvalDeadlineAtIso: iso(r.approval_deadline_at),
     completedAt: r.completed_at,
+    completedAtIso: iso(r.completed_at),
     durationMs: r.completed_at === null ? null : r.completed_at - r.started_at,
     outcome: r.outcome,
     outcomeEventId: r.outcome_event_id,
@@ -140,7 +144,7 @@ export async function listWorkflows(
 
 /** A workflow's instances plus every event of its correlation id and the agent runs on them. */
 export async function getWorkflow(db: D1Database, id: string) {
-  const [instances, events, runs, calls] = await db.batch([
+  const [instances, events, runs, calls, violations] = await db.batch([
     db.prepare("SELECT * FROM workflows WHERE id = ? ORDER BY started_at").bind(id),
     db
       .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE correlation_id = ? ORDER BY seq")
@@ -153,10 +157,17 @@ export async function getWorkflow(db: D1Database, id: string) {
       )
       .bind(id),
     db.prepare(MODEL_CALLS_OF_CORRELATION).bind(id),
+    db
+      .prepare(
+        `SELECT v.event_source, v.event_id, v.agent, v.kind, v.detail, v.recorded_at
+           FROM policy_violations v JOIN events e ON e.source = v.event_source AND e.id = v.event_id
+          WHERE e.correlation_id = ? AND v.agent <> '' ORDER BY v.seq`,
+      )
+      .bind(id),
   ]);
   return {
     instances: (instances?.results ?? []).map(toWorkflow),
     events: (events?.results ?? []).map(toLoggedEvent),
-    runs: withCalls(parseRuns(runs?.results ?? []), calls?.results),
+    runs: withCalls(parseRuns(runs?.results ?? []), calls?.results, parseRunViolations(violations?.results)),
   };
 }

@@ -1,7 +1,9 @@
 // The one error shape every endpoint answers with: {"error":{"code","message","issues"?}}.
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
+import { ArchiveReadLimit } from "../archive/lines";
 import { ConfigError } from "../config";
 import { logError } from "../log";
 
@@ -25,6 +27,14 @@ export function onError(error: Error, c: Context) {
   if (error instanceof HttpError) {
     return c.json(errorBody(error.code, error.message, error.issues), error.status, error.headers);
   }
+  // Hono's own refusals (a validator's malformed body, an unsupported media type), in our shape.
+  if (error instanceof HTTPException && error.status < 500) {
+    const code =
+      error.status === 415 ? "unsupported_media_type" : error.status === 413 ? "body_too_large" : "bad_request";
+    return c.json(errorBody(code, error.message || "bad request"), error.status);
+  }
+  // A read that would take more archive objects than it may: refused whole, with how to narrow it.
+  if (error instanceof ArchiveReadLimit) return c.json(errorBody("archive_read_limit", error.message), 422);
   // A part of agentwire whose settings are wrong answers 503 with the reasons (names and fixes only).
   if (error instanceof ConfigError) {
     const problems = error.problems.map(({ name, problem, fix }) => ({ name, problem, fix }));

@@ -1,7 +1,8 @@
 // Re-delivery: dead letters back onto their queues, logged events to agents that missed them or
 // failed on them (from D1 and, past the hot window, from the archive), and a resumed agent's held
-// deliveries. Idempotent: runs are claimed per (event, agent), so a pair that already succeeded is
-// never run again; for an archived event, the archive says which succeeded.
+// deliveries (their events from D1 or the archive). Idempotent: runs are claimed per (event, agent),
+// so a pair that already succeeded is never run again; for an archived event, the archive says which.
+import { archivedLines } from "../archive/lines";
 import { replaySlice } from "../archive/read";
 import { type Envelope, type EventMessage, eventKey, type TaskMessage } from "../bus/envelope";
 import { sendAll } from "../bus/publish";
@@ -9,8 +10,10 @@ import { subscribersOf } from "../bus/subscriptions";
 import {
   type DeadLetterFilter,
   type LogSlice,
+  heldDeliveries,
+  holdAgain,
+  markReleased,
   prepareRedelivery,
-  releaseHeld,
   takeForReplay,
   untake,
 } from "../db/recovery";
@@ -65,17 +68,48 @@ export async function replayLog(env: Env, registry: Registry, slice: LogSlice, a
   };
 }
 
-/** Sends a resumed agent its held deliveries, in rounds; what is left (if any) goes on the next call. */
+/** Archive objects (R2 gets) one resume may read for held deliveries of archived events. */
+const RESUME_OBJECTS = 32;
+
+/**
+ * Sends a resumed agent its held deliveries, in rounds; what is left (if any) goes on the next call.
+ * A delivery is released only once its event is found, in D1 or in the archive (a replay of an
+ * archived event held while the agent was paused), and held again if its task cannot be sent: none
+ * is dropped. One whose event is nowhere stays held, logged, and counts as remaining.
+ */
 export async function releaseHeldDeliveries(env: Env, agent: string, rounds = 20, perRound = 500) {
   let released = 0;
+  let afterRowid = 0;
+  let unresolved = 0;
+  let objects = RESUME_OBJECTS;
   for (let round = 0; round < rounds; round++) {
-    const events = await releaseHeld(env.DB, agent, perRound);
-    if (events.length === 0) return { released, done: true };
-    await sendAll(
-      env.TASKS_QUEUE,
-      events.map((e) => task(agent, e.event)),
-    );
-    released += events.length;
+    const held = await heldDeliveries(env.DB, agent, afterRowid, perRound);
+    if (held.length === 0) return { released, done: unresolved === 0 };
+    const archived = held.filter((h) => h.logged === null);
+    const { lines, missing, deferred, read } = await archivedLines(env, archived, objects);
+    objects -= read;
+    if (missing.length > 0)
+      log("replay.held", { agent, status: "unresolved", events: missing.length, first: missing[0] });
+    unresolved += missing.length;
+    const found = held.flatMap((h) => {
+      const event = h.logged?.event ?? lines.get(eventKey(h))?.event;
+      return event ? [{ ...h, event }] : [];
+    });
+    const marked = await markReleased(env.DB, agent, found);
+    const toSend = found.filter((f) => marked.has(eventKey(f)));
+    try {
+      await sendAll(
+        env.TASKS_QUEUE,
+        toSend.map((f) => task(agent, f.event)),
+      );
+    } catch (error) {
+      await holdAgain(env.DB, agent, toSend);
+      throw error;
+    }
+    released += toSend.length;
+    // Deliveries whose objects were past this call's budget wait, held, for the next call.
+    if (deferred.length > 0) return { released, done: false };
+    afterRowid = held.at(-1)?.rowid ?? afterRowid;
   }
   return { released, done: false };
 }

@@ -21,6 +21,8 @@ export const testCatalog = defineCatalog({
   "test.sloppy": external(z.object({ note: z.string() })),
   "test.paced": external(z.object({ ms: z.number().int().min(0).max(10_000) })),
   "test.paced.done": internal(z.object({ ms: z.number() })),
+  // Nobody subscribes: logged and listed as unrouted.
+  "test.unheard": external(z.object({ n: z.number() })),
 });
 const defineAgent = agentDefiner(testCatalog);
 
