@@ -91,3 +91,4 @@ if (workflow) {
 console.log(
   `\nthe whole record: curl -H "Authorization: Bearer <ADMIN_TOKEN>" ${target.url}/v1/workflows/${event.correlationid}`,
 );
+console.log(`in the console: ${target.url}/console/workflows/${encodeURIComponent(event.correlationid)}`);

@@ -72,6 +72,26 @@ describe("work on an archived event", () => {
     expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ? AND held = 1", event!.id)).toBe(0);
   });
 
+  it("re-sends a lost delivery of an archived event from the archive when the sweep finds it", async () => {
+    const correlationid = uniqueId("swept");
+    const [event] = await logPast(env.DB, pastWindow() - 4 * HOUR, [
+      { type: "test.history", agents: [], status: "none", correlationid },
+    ]);
+    await sweptToEnd(env.DB);
+    await archiveNow();
+    expect(await inD1(event!.id)).toBe(0);
+    // A replay's delivery whose task was lost: routed a minute ago, never run.
+    switches.lateJoinerAdded = true;
+    await env.DB.prepare(
+      "INSERT INTO deliveries (event_source, event_id, agent, routed_at, held) VALUES (?, ?, 'late-joiner', ?, 0)",
+    )
+      .bind(event!.source, event!.id, Date.now() - 60_000)
+      .run();
+    const swept = await (await post("/v1/sweep", { graceSeconds: 0 })).json<any>();
+    expect(swept.counts.deliveries.repaired).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => ranBy(await getEventBody(event!.id), "late-joiner") === "succeeded");
+  });
+
   it("holds a released delivery again when its task cannot be sent, and sends it on the next resume", async () => {
     const correlationid = uniqueId("refused");
     const [event] = await logPast(env.DB, pastWindow() - 5 * HOUR, [

@@ -1,6 +1,7 @@
 // Recovery reads and writes: dead letters and their replay, held deliveries of paused agents, agent
 // state, and the log slices that /v1/replay re-delivers.
 import { z } from "zod";
+import { iso } from "./runs";
 import { QueueMessageSchema } from "../bus/envelope";
 import { toLoggedEvent } from "./events";
 import { where } from "./where";
@@ -32,8 +33,10 @@ const toDeadLetter = (row: unknown) => {
     error: r.error === null ? null : (JSON.parse(r.error) as unknown),
     event: r.message.event,
     recordedAt: r.recorded_at,
+    recordedAtIso: iso(r.recorded_at),
     replays: r.replays,
     replayedAt: r.replayed_at,
+    replayedAtIso: iso(r.replayed_at),
     message: r.message,
   };
 };

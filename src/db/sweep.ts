@@ -48,15 +48,20 @@ export async function takeLostDeliveries(db: D1Database, w: SweepWindow) {
     .bind(w.now, w.since, w.cutoff, w.resweepCutoff, w.leaseCutoff, w.retryMaxSeconds, w.limit)
     .all();
   const lost = z.array(LostDelivery).parse(results);
-  if (lost.length === 0) return [];
+  if (lost.length === 0) return { logged: [], elsewhere: [] };
   const events = await loggedEvents(
     db,
     lost.map((d) => [d.event_source, d.event_id]),
   );
-  return lost.flatMap((d) => {
-    const logged = events.get(`${d.event_source} ${d.event_id}`);
-    return logged ? [{ agent: d.agent, ...logged }] : [];
+  const logged = lost.flatMap((d) => {
+    const found = events.get(`${d.event_source} ${d.event_id}`);
+    return found ? [{ agent: d.agent, ...found }] : [];
   });
+  // Deliveries whose event has left D1 (a replay of an archived event): the caller finds it in the archive.
+  const elsewhere = lost
+    .filter((d) => !events.has(`${d.event_source} ${d.event_id}`))
+    .map((d) => ({ source: d.event_source, id: d.event_id, agent: d.agent }));
+  return { logged, elsewhere };
 }
 
 /** Un-marks deliveries whose re-send failed, so the next sweep takes them again. */

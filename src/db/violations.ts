@@ -2,6 +2,7 @@
 // (src/db/runs.ts); the router and the coordinators record events whose publisher does not declare
 // them, which are never logged, so the violation keeps their type and correlation.
 import { z } from "zod";
+import { iso } from "./runs";
 import { where } from "./where";
 
 /** An event refused because its publisher may not publish its type; it is never logged. */
@@ -59,6 +60,7 @@ const ViolationRow = z
     kind: r.kind,
     detail: r.detail,
     recordedAt: r.recorded_at,
+    recordedAtIso: iso(r.recorded_at),
   }));
 export type ViolationView = z.output<typeof ViolationRow>;
 

@@ -22,6 +22,7 @@ import {
   takeLostDeliveries,
   untakeDeliveries,
 } from "../db/sweep";
+import { archivedLines } from "../archive/lines";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
 
@@ -50,6 +51,8 @@ const HEAL_CONCURRENCY = 25;
  * keeps up with 100 events/s (the archive only takes what this scan has passed). One indexed query.
  */
 const SCAN_EVENTS = 30_000;
+/** Archive objects (R2 gets) a sweep may read for lost deliveries of archived events. */
+const SWEEP_OBJECTS = 16;
 /** Events handed to coordinators per run, all correlations together. */
 const MAX_HEAL_EVENTS = 5_000;
 
@@ -87,7 +90,26 @@ export async function sweep(env: Env, registry: Registry, options: SweepOptions 
   const counts = Object.fromEntries(SWEEP_KINDS.map((k) => [k, { repaired: 0, unrepairable: 0 }])) as Counts;
 
   // (a) Deliveries with no terminal run: send the task again; its claim makes a duplicate harmless.
-  const lost = await takeLostDeliveries(env.DB, w);
+  const taken = await takeLostDeliveries(env.DB, w);
+  // An archived event's delivery (a replay after archiving) is re-sent from its archived line; one
+  // not found (yet) is given back, so that no sweep marks it repaired without sending it.
+  const { lines, missing, deferred } = await archivedLines(env, taken.elsewhere, SWEEP_OBJECTS);
+  const fromArchive = taken.elsewhere.flatMap((d) => {
+    const line = lines.get(`${d.source} ${d.id}`);
+    return line ? [{ agent: d.agent, event: line.event, receivedAt: line.receivedAt }] : [];
+  });
+  const notFound = new Set([...missing, ...deferred]);
+  const giveBack = taken.elsewhere.filter((d) => notFound.has(`${d.source} ${d.id}`));
+  if (giveBack.length > 0) {
+    await untakeDeliveries(env.DB, giveBack);
+    counts.deliveries.unrepairable += giveBack.length;
+    log("sweep.unresolved", {
+      kind: "deliveries",
+      count: giveBack.length,
+      first: `${giveBack[0]?.source} ${giveBack[0]?.id}`,
+    });
+  }
+  const lost = [...taken.logged, ...fromArchive];
   try {
     await sendAll(env.TASKS_QUEUE, lost.map(toTask));
     counts.deliveries.repaired = lost.length;
@@ -97,7 +119,7 @@ export async function sweep(env: Env, registry: Registry, options: SweepOptions 
       env.DB,
       lost.map((l) => ({ source: l.event.source, id: l.event.id, agent: l.agent })),
     );
-    counts.deliveries.unrepairable = lost.length;
+    counts.deliveries.unrepairable += lost.length;
   }
 
   // (b, c) Overdue workflows and missing outcome events: their coordinator repairs them.
