@@ -5,6 +5,7 @@
 import { type Envelope, type EventMessage, type TaskMessage, traceIdOf } from "./envelope";
 import { sendAll } from "./publish";
 import { type Subscriber, subscribersOf } from "./subscriptions";
+import { recordDuplicates } from "../db/anomalies";
 import type { LogEntry, Logged } from "../db/events";
 import { log, logError } from "../log";
 
@@ -96,6 +97,18 @@ export function logRoutes(
   });
 }
 
+/** Entries the log already held (not rerouted): suppressed duplicates, counted for the read API. */
+export const duplicatesOf = (entries: readonly LogEntry[], logged: readonly Logged[]) =>
+  entries.filter((e, i) => logged[i]?.inserted === false && !e.reroute).map((e) => e.event);
+
+/** Counts them; failing to count costs nothing else (the duplicate is suppressed either way). */
+export async function countDuplicates(env: Env, entries: readonly LogEntry[], logged: readonly Logged[]) {
+  const duplicates = duplicatesOf(entries, logged);
+  await recordDuplicates(env.DB, "event", duplicates, Date.now()).catch((error: unknown) =>
+    logError("route.duplicates_unrecorded", { events: duplicates.map((d) => d.id) }, error),
+  );
+}
+
 /**
  * Fans logged events out and hands them to their coordinators. Whatever of that fails goes to the
  * events queue marked for rerouting, whose consumer routes it again (tasks are deduplicated by their
@@ -119,6 +132,7 @@ export async function routeLogged(
       },
     ),
     notifyCoordinators(env, coordinated),
+    countDuplicates(env, entries, logged),
   ]);
   const again = entries.filter(
     (e, i) => (!sent && (logged[i]?.send.length ?? 0) > 0) || failedCorrelations.has(e.event.correlationid),

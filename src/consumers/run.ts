@@ -19,7 +19,7 @@ import {
   claimRuns,
   finishPlan,
 } from "../db/runs";
-import { recordDuplicateDeliveries } from "../db/anomalies";
+import { recordDuplicates } from "../db/anomalies";
 import { holdDeliveries } from "../db/recovery";
 import { errorMessage, log, logError } from "../log";
 import type { Registry } from "../registry";
@@ -100,7 +100,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
       env.DB,
       paused.map((t) => t.claim),
     ),
-    recordDuplicateDeliveries(env.DB, duplicates, Date.now()).catch((error: unknown) =>
+    recordDuplicates(env.DB, "delivery", duplicates, Date.now()).catch((error: unknown) =>
       logError("run.duplicates_unrecorded", { duplicates: duplicates.length }, error),
     ),
   ]);

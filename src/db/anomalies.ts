@@ -5,18 +5,21 @@ import { z } from "zod";
 import { iso } from "./runs";
 import { where } from "./where";
 
-/** Records duplicate deliveries of finished runs (the run consumer acks them without running). */
-export async function recordDuplicateDeliveries(
+/**
+ * Counts suppressed duplicates: events logged again (agent ''), or deliveries of finished runs (the
+ * run consumer acks them without running). Only the duplicate path pays this write.
+ */
+export async function recordDuplicates(
   db: D1Database,
-  runs: readonly { source: string; id: string; agent: string }[],
+  kind: "event" | "delivery",
+  keys: readonly { source: string; id: string; agent?: string }[],
   now: number,
 ): Promise<void> {
-  if (runs.length === 0) return;
-  await db.batch(runs.map((r) => duplicateStatement(db, "delivery", r.source, r.id, r.agent, now)));
+  if (keys.length === 0) return;
+  await db.batch(keys.map((k) => duplicateStatement(db, kind, k.source, k.id, k.agent ?? "", now)));
 }
 
-/** Counts one suppressed duplicate of an event ('' agent) or of a delivery. */
-export function duplicateStatement(
+function duplicateStatement(
   db: D1Database,
   kind: "event" | "delivery",
   source: string,

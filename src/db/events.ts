@@ -72,18 +72,6 @@ export function logPlan(
   const perEntry = entries.map(
     ({ event, receivedAt, agents, routable, reroute }) =>
       [
-        // First, so that "already logged" means logged before this batch: a suppressed duplicate.
-        db
-          .prepare(
-            `INSERT INTO duplicates (kind, event_source, event_id, agent, count, first_at, last_at)
-           SELECT 'event', ?1, ?2, '', 1, ?3, ?3
-            WHERE ?4 = 0
-              AND (?5 IS NULL OR EXISTS (SELECT 1 FROM webhook_messages WHERE webhook_id = ?5 AND digest = ?6))
-              AND (EXISTS (SELECT 1 FROM events WHERE source = ?1 AND id = ?2)
-                   OR EXISTS (SELECT 1 FROM archived_events WHERE id = ?2 AND source = ?1))
-           ON CONFLICT (kind, event_source, event_id, agent) DO UPDATE SET count = count + 1, last_at = excluded.last_at`,
-          )
-          .bind(event.source, event.id, now, reroute ? 1 : 0, guard?.webhookId ?? null, guard?.digest ?? null),
         db
           .prepare(
             `INSERT INTO events (source, id, type, subject, time, correlation_id, causation_id, hop_count,
@@ -167,7 +155,7 @@ export function logPlan(
         .bind(event.source, event.id, now),
     );
   const plan = planEach(perEntry, (each) =>
-    each.map(([, logged, delivered, parkedRows]): Logged => {
+    each.map(([logged, delivered, parkedRows]): Logged => {
       const deliveries = z.array(DeliveryReturn).parse(delivered.results);
       const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
       return {

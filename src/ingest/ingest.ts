@@ -6,7 +6,7 @@ import { mintTraceparent, traceIdOf } from "../bus/envelope";
 import { type Catalog, entryOf, validateData } from "../bus/catalog";
 import { CloudEventSchema, type Envelope, eventKey, invalidAttributeNames, normalize } from "../bus/envelope";
 import { isReservedSource, RESERVED_SOURCE_PREFIX } from "../bus/catalog";
-import { logEntry, type Routing, routeLogged } from "../bus/dispatch";
+import { countDuplicates, logEntry, type Routing, routeLogged } from "../bus/dispatch";
 import { settings } from "../config";
 import { runPlans } from "../db/batch";
 import { type LogEntry, type Logged, logEvents, logPlan } from "../db/events";
@@ -116,7 +116,11 @@ export async function ingest(
   }
   const routedList = [...list.filter((_, i) => logged[i]?.inserted), ...again];
   const routedLogged = [...logged.filter((l) => l.inserted), ...rerouted];
-  if (!(await routeLogged(env, routing, routedList, routedLogged))) {
+  const [routed] = await Promise.all([
+    routeLogged(env, routing, routedList, routedLogged),
+    countDuplicates(env, list, logged),
+  ]);
+  if (!routed) {
     return reject(503, "queue_unavailable", "the events are logged but could not be routed; retry the request");
   }
 
