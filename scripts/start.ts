@@ -67,7 +67,9 @@ const server = await startDev({
   console.error(`agentwire did not start: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
   process.exit(1);
 });
-console.log(`\nagentwire is listening on ${server.url} (GET /v1/health says how it is)`);
+console.log(
+  `\nagentwire is listening on ${server.url} (GET /v1/health says how it is; the console: ${server.url}/console)`,
+);
 console.log("send a signed order event with: npm run send\n");
 const shutdown = () => void server.stop().then(() => process.exit(0));
 process.on("SIGINT", shutdown);
