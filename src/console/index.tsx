@@ -5,6 +5,8 @@ import { Hono } from "hono";
 import { z } from "zod";
 import type { Registry } from "../registry";
 import { type ConsoleEnv, requireSession } from "./guard";
+import { anomaliesPage } from "./pages/anomalies";
+import { costsPage } from "./pages/costs";
 import { deadLettersPage } from "./pages/dead-letters";
 import { PLACEHOLDERS, placeholderPage } from "./pages/placeholder";
 import { streamPage } from "./pages/stream";
@@ -21,6 +23,8 @@ export function consoleRoutes(registry: Registry) {
     .get("/", requireSession, (c) => c.redirect("/console/stream", 303))
     .get("/stream", requireSession, (c) => c.html(streamPage(registry, c.var.session.csrf, c.req.query())))
     .get("/dead-letters", requireSession, (c) => c.html(deadLettersPage(registry, c.var.session.csrf, c.req.query())))
+    .get("/anomalies", requireSession, (c) => c.html(anomaliesPage(c.var.session.csrf)))
+    .get("/costs", requireSession, (c) => c.html(costsPage(c.var.session.csrf)))
     .get("/workflows", requireSession, (c) => c.html(workflowsPage(registry, c.var.session.csrf, c.req.query())))
     .get("/workflows/:id", requireSession, (c) => {
       const id = WorkflowId.safeParse(c.req.param("id"));

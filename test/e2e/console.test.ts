@@ -167,6 +167,17 @@ describe("the console in a browser", () => {
       await page.goto(url(path));
       await page.waitForLoadState("networkidle");
     }
+    // Anomalies and costs fill every section from the API: the approved order's model runs cost
+    // something, and the dead letter replayed above left its duplicate-free trail.
+    await page.goto(url("/console/anomalies"));
+    await page.waitForLoadState("networkidle");
+    const statuses = await page.locator("section [role=status]").allTextContents();
+    expect(statuses.length).toBe(8);
+    for (const text of statuses) expect(text).not.toMatch(/Loading|HTTP/);
+    await page.goto(url("/console/costs"));
+    await page.waitForLoadState("networkidle");
+    expect(await page.locator("#costs-status").textContent()).toMatch(/last 7 days/);
+    expect(await page.locator("#costs-days tbody tr").count()).toBeGreaterThan(0);
     expect(seen).toEqual([]);
     // The client scripts are static files with their own headers; public/ holds nothing else to serve.
     const script = await page.request.get(url("/console/assets/api.js"));

@@ -3,8 +3,6 @@ import { type Section, Layout } from "../layout";
 
 export const PLACEHOLDERS = {
   topology: ["Topology", "Agents, event types and workflows as a graph from the registry, with live counts."],
-  costs: ["Costs and tiers", "Spend per agent and per day, escalation rate and reasons, budgets used."],
-  anomalies: ["Anomalies", "Unrouted and parked events, late results, policy violations, timed-out workflows."],
   api: ["API", "The API reference, from the OpenAPI document."],
 } as const satisfies Partial<Record<Section, readonly [string, string]>>;
 
