@@ -62,6 +62,11 @@ export default tseslint.config(
     "^(\\.\\./)+(consumers|runtime|coordinator|sweep|archive|models|ingest|bus|worker)(/|$)|^(\\.\\./)+db/(?!sessions$)",
     "the console goes through the /v1 API like curl: only its own sessions table, http/auth, config, log and the registry",
   ),
+  ...layer(
+    "src/sources/**",
+    "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|archive|models|console)(/|$)",
+    "sources verify and map webhooks, then hand them to ingest: nothing downstream",
+  ),
   ...layer("src/http/**", "^\\.\\./(consumers|worker)(/|$)", "http goes through the bus, never into a consumer"),
   ...layer(
     "agents/**",

@@ -14,6 +14,29 @@ const workflowTimedOut = z.object({
   missing: z.array(z.string()),
   received: z.array(z.string()),
 });
+const githubUser = z.object({ login: z.string().max(100) });
+const githubRepository = z.object({ full_name: z.string().max(200) });
+const stripeId = z.string().min(1).max(255);
+const shopifyOrder = z.object({
+  id: z.number().int().positive(),
+  name: z.string().max(64),
+  email: z.string().max(320).nullable().optional(),
+  total_price: z.string().regex(/^\d+(\.\d+)?$/, "a decimal amount, e.g. 129.50"),
+  currency: z.string().regex(/^[A-Z]{3}$/, "ISO 4217 code, e.g. USD"),
+  financial_status: z.string().max(64).nullable().optional(),
+  line_items: z
+    .array(z.object({ sku: z.string().max(64).nullable(), quantity: z.number().int(), title: z.string().max(500) }))
+    .max(250),
+});
+const shopifyOrderExample: z.input<typeof shopifyOrder> = {
+  id: 450_789_469,
+  name: "#1001",
+  email: "ada@example.com",
+  total_price: "129.50",
+  currency: "USD",
+  financial_status: "paid",
+  line_items: [{ sku: "SKU-1", quantity: 2, title: "Espresso cups" }],
+};
 const approvalAnswer = z.object({ workflowId: z.string(), workflow: z.string(), by: z.string(), reason: z.string() });
 
 export const catalog = defineCatalog({
@@ -134,4 +157,89 @@ export const catalog = defineCatalog({
     }),
   ),
   "user.flagged": internal(z.object({ userId, reasons })),
+
+  // From webhook sources (agents/sources.ts): the fields agents use; the rest of a payload is dropped.
+  "github.issues.opened": external(
+    z.object({
+      action: z.literal("opened"),
+      issue: z.object({
+        number: z.number().int().positive(),
+        title: z.string().max(1024),
+        body: z.string().max(65_536).nullable(),
+        html_url: z.url(),
+        user: githubUser,
+        labels: z.array(z.object({ name: z.string().max(100) })).max(100),
+      }),
+      repository: githubRepository,
+      sender: githubUser,
+    }),
+    {
+      example: {
+        action: "opened",
+        issue: {
+          number: 42,
+          title: "App crashes when the cart is empty",
+          body: "Steps: open the cart with no items, press Checkout. The app throws a TypeError.",
+          html_url: "https://github.com/acme/shop/issues/42",
+          user: { login: "octocat" },
+          labels: [],
+        },
+        repository: { full_name: "acme/shop" },
+        sender: { login: "octocat" },
+      },
+    },
+  ),
+  "issue.triaged": internal(
+    z.object({
+      repository: z.string(),
+      number: z.number().int(),
+      labels: z.array(z.string()).max(10),
+      priority: z.enum(["low", "normal", "urgent"]),
+      reasons,
+    }),
+  ),
+  "stripe.charge.dispute.created": external(
+    z.object({
+      id: z.string().min(1).max(255),
+      amount: z.number().int().nonnegative(),
+      currency: z.string().min(3).max(3),
+      charge: stripeId,
+      payment_intent: stripeId.nullable().optional(),
+      reason: z.string().max(64),
+      status: z.string().max(64),
+      livemode: z.boolean(),
+    }),
+    {
+      example: {
+        id: "dp_1Q2w3E4r5T6y7U8i",
+        amount: 12_950,
+        currency: "usd",
+        charge: "ch_1Q2w3E4r5T6y7U8i",
+        payment_intent: "pi_1Q2w3E4r5T6y7U8i",
+        reason: "fraudulent",
+        status: "needs_response",
+        livemode: false,
+      },
+    },
+  ),
+  "stripe.payment_intent.succeeded": external(
+    z.object({
+      id: stripeId,
+      amount: z.number().int().nonnegative(),
+      currency: z.string().min(3).max(3),
+      customer: stripeId.nullable().optional(),
+      livemode: z.boolean(),
+    }),
+    {
+      example: {
+        id: "pi_1Q2w3E4r5T6y7U8i",
+        amount: 12_950,
+        currency: "usd",
+        customer: "cus_Q2w3E4r5",
+        livemode: false,
+      },
+    },
+  ),
+  "shopify.orders.create": external(shopifyOrder, { example: shopifyOrderExample }),
+  "shopify.orders.paid": external(shopifyOrder, { example: shopifyOrderExample }),
 });

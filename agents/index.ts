@@ -1,17 +1,28 @@
-// The registry: adding an agent or workflow is adding its file and one line here.
+// The registry: adding an agent, workflow or webhook source is adding its file and one line here.
 import { defineRegistry } from "../src/define";
 import { capabilities } from "./capabilities";
 import { catalog } from "./catalog";
 import fraudScreen from "./fraud-screen";
 import inventory from "./inventory";
+import issueTriage from "./issue-triage";
 import orderWorkflow from "./order-workflow";
 import profileEnrichment from "./profile-enrichment";
 import securityAudit from "./security-audit";
 import shippingQuote from "./shipping-quote";
+import { sources } from "./sources";
 import supportTriage from "./support-triage";
 import userScreeningWorkflow from "./user-screening-workflow";
 
-export const agents = [fraudScreen, inventory, shippingQuote, securityAudit, profileEnrichment, supportTriage];
+export const agents = [
+  fraudScreen,
+  inventory,
+  shippingQuote,
+  securityAudit,
+  profileEnrichment,
+  supportTriage,
+  issueTriage,
+];
 export const workflows = [orderWorkflow, userScreeningWorkflow];
+export { sources };
 
-export const registry = defineRegistry({ catalog, agents, workflows, capabilities });
+export const registry = defineRegistry({ catalog, agents, workflows, sources, capabilities });

@@ -30,7 +30,15 @@ const WRANGLER = process.env.WRANGLER ?? path.join(ROOT, "node_modules", ".bin",
 // CI mode: wrangler never prompts (there is no terminal to answer) and never writes the ids of what
 // it provisions back into wrangler.toml (later deploys find them by name).
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CI: process.env.CI || "true" };
-const SECRETS = ["WEBHOOK_SECRET", "ADMIN_TOKEN", "EVENT_ID_SECRET", "ANTHROPIC_API_KEY"];
+const SECRETS = [
+  "WEBHOOK_SECRET",
+  "ADMIN_TOKEN",
+  "EVENT_ID_SECRET",
+  "ANTHROPIC_API_KEY",
+  "GITHUB_WEBHOOK_SECRET",
+  "STRIPE_WEBHOOK_SECRET",
+  "SHOPIFY_WEBHOOK_SECRET",
+];
 const healthTimeout = Number(values["health-timeout"]);
 
 class DeployError extends Error {}

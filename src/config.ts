@@ -3,9 +3,13 @@
 // ingest working: a part refuses to run (503 with the reasons) only for its own problems.
 import { z } from "zod";
 import { resolveModels } from "./models/lineup";
+import { SourceSecret } from "./sources/secrets";
 
-/** The parts of agentwire a setting serves; "models" problems dead-letter model-backed runs only. */
-export type Part = "ingest" | "admin" | "runs" | "models" | "archive";
+/**
+ * The parts of agentwire a setting serves; "models" problems dead-letter model-backed runs only, and a
+ * source's secret (unset: that source answers 503) stops that source only.
+ */
+export type Part = "ingest" | "admin" | "runs" | "models" | "archive" | "sources";
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -34,6 +38,13 @@ const WebhookSecret = z
       }),
     "is not whsec_ followed by base64 of 16 or more bytes",
   );
+
+/** A source's secret: unset, that source is off (it answers 503 naming the secret). */
+const sourceSecret = (name: string): { schema: z.ZodOptional<typeof SourceSecret>; parts: Part[]; fix: string } => ({
+  schema: SourceSecret.optional(),
+  parts: ["sources"],
+  fix: secretFix(name),
+});
 
 const FIELDS = {
   WEBHOOK_SECRET: { schema: WebhookSecret, parts: ["ingest"], fix: secretFix("WEBHOOK_SECRET") },
@@ -100,6 +111,11 @@ const FIELDS = {
     parts: ["archive"],
     fix: varFix("ARCHIVE_LIMIT", "events per run, 1 to 50000"),
   },
+  // The shipped sources' secrets (agents/sources.ts): optional, each checked here so `npm start` and
+  // deploy name a malformed one; at a request each source reads its own (src/sources/secrets.ts).
+  GITHUB_WEBHOOK_SECRET: sourceSecret("GITHUB_WEBHOOK_SECRET"),
+  STRIPE_WEBHOOK_SECRET: sourceSecret("STRIPE_WEBHOOK_SECRET"),
+  SHOPIFY_WEBHOOK_SECRET: sourceSecret("SHOPIFY_WEBHOOK_SECRET"),
 } satisfies Record<string, { schema: z.ZodType; parts: Part[]; fix: string }>;
 
 type Fields = typeof FIELDS;

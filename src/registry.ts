@@ -5,13 +5,17 @@ import { checkPublisher, declarations, type PublishCheck } from "./bus/catalog";
 import { matchesPattern } from "./bus/subscriptions";
 import { listensTo, type Workflow } from "./coordinator/define";
 import type { Agent } from "./runtime/define";
+import type { Source } from "./sources/define";
 
 export interface Registry {
   catalog: Catalog;
   agents: readonly Agent[];
   workflows: readonly Workflow[];
+  /** The webhooks it takes in their senders' own formats (POST /v1/sources/:name). */
+  sources: readonly Source[];
   agent(name: string): Agent | undefined;
   workflow(name: string): Workflow | undefined;
+  source(name: string): Source | undefined;
   /** Whether any workflow starts on or joins this event type: only those go to a coordinator. */
   coordinates(type: string): boolean;
   /** Whether this event's source may publish its type (see src/bus/catalog.ts). */
@@ -37,6 +41,7 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
  *   catalog,
  *   agents: [fraudScreen, inventory],
  *   workflows: [orderWorkflow],
+ *   sources: [github, stripe], // POST /v1/sources/github, /v1/sources/stripe
  *   capabilities: (env) => ({ stock: d1Stock(env.DB) }), // handlers get ctx.stock
  * });
  */
@@ -44,6 +49,8 @@ export function defineRegistry(spec: {
   catalog: Catalog;
   agents: readonly Agent[];
   workflows?: readonly Workflow[];
+  /** Default: none. */
+  sources?: readonly Source[];
   /** Default: none; handlers get only ctx.attempt. */
   capabilities?: (env: Env) => object;
 }): Registry {
@@ -61,6 +68,7 @@ export function defineRegistry(spec: {
   };
   const agents = unique("agent", spec.agents);
   const flows = unique("workflow", workflows);
+  const sources = unique("source", spec.sources ?? []);
 
   for (const agent of spec.agents) {
     for (const type of agent.emits) {
@@ -95,8 +103,10 @@ export function defineRegistry(spec: {
     catalog: spec.catalog,
     agents: spec.agents,
     workflows,
+    sources: spec.sources ?? [],
     agent: (name) => agents.get(name),
     workflow: (name) => flows.get(name),
+    source: (name) => sources.get(name),
     coordinates: (type) => coordinated.has(type),
     mayPublish: (event) => checkPublisher(spec.catalog, declared, event),
     capabilities: (env) => ({ ...spec.capabilities?.(env) }),

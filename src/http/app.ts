@@ -12,6 +12,7 @@ import { eventsRoutes } from "./events";
 import { healthRoutes } from "./health";
 import { insightRoutes } from "./insights";
 import { registerSecurity } from "./openapi";
+import { sourceRoutes } from "./sources";
 import { agentRoutes, deadLetterRoutes, replayRoutes } from "./recovery";
 import { statsRoutes } from "./stats";
 import { sweepRoutes } from "./sweep";
@@ -28,6 +29,7 @@ export function createApp(registry: Registry) {
   registerSecurity(app);
   app.route("/v1/health", healthRoutes());
   app.route("/v1/events", eventsRoutes(registry));
+  app.route("/v1/sources", sourceRoutes(registry));
   app.route("/v1/workflows", workflowsRoutes());
   app.route("/v1/stats", statsRoutes());
   app.route("/v1/dead-letters", deadLetterRoutes());

@@ -6,7 +6,7 @@ import { configReport, type Part } from "../config";
 import { latestMigration } from "../db/health";
 import { api, ok } from "./openapi";
 
-const PARTS: Part[] = ["ingest", "admin", "runs", "models", "archive"];
+const PARTS: Part[] = ["ingest", "admin", "runs", "models", "archive", "sources"];
 
 const HealthSchema = z.looseObject({
   name: z.string(),

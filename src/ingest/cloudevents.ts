@@ -1,7 +1,7 @@
 // CloudEvents 1.0 over HTTP: structured, batch and binary content modes, turned into candidate
 // events for validation. Only JSON data is supported: the catalog validates every event's data.
 import { ATTRIBUTE_NAME } from "../bus/envelope";
-import type { Rejection } from "./rejection";
+import { reject, type Rejection } from "./rejection";
 
 /** One limit for every mode: an event's size is that of its JSON, as it is queued and logged. */
 export const MAX_EVENT_BYTES = 64 * 1024;
@@ -9,13 +9,6 @@ export const MAX_BATCH_EVENTS = 100;
 const MAX_NESTING = 64;
 
 export type ParseResult = { ok: true; mode: "structured" | "batch" | "binary"; events: unknown[] } | Rejection;
-
-const reject = (status: Rejection["status"], code: string, message: string): Rejection => ({
-  ok: false,
-  status,
-  code,
-  message,
-});
 
 export function mediaType(contentType: string | null): { type: string; charset?: string } {
   const [type = "", ...params] = (contentType ?? "").split(";");
@@ -27,7 +20,8 @@ export function mediaType(contentType: string | null): { type: string; charset?:
   return { type: type.trim().toLowerCase(), ...(charset === undefined ? {} : { charset }) };
 }
 
-const isJsonType = (type: string) => type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+export const isJsonType = (type: string) =>
+  type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
 
 export function parseCloudEvents(headers: Headers, body: Uint8Array): ParseResult {
   const { type, charset } = mediaType(headers.get("content-type"));
@@ -108,9 +102,10 @@ function parseBinary(headers: Headers, body: Uint8Array, contentType: string): P
 const encoder = new TextEncoder();
 const tooLarge = (event: object) => encoder.encode(JSON.stringify(event)).length > MAX_EVENT_BYTES;
 
-type JsonResult = { ok: true; value: unknown } | Rejection;
+export type JsonResult = { ok: true; value: unknown } | Rejection;
 
-function parseJson(body: Uint8Array): JsonResult {
+/** Strict UTF-8, bounded nesting, then JSON. */
+export function parseJson(body: Uint8Array): JsonResult {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body);

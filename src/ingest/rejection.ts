@@ -3,9 +3,16 @@ import type { z } from "zod";
 
 export interface Rejection {
   ok: false;
-  status: 400 | 401 | 409 | 413 | 415 | 422 | 429 | 503;
+  status: 400 | 401 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
   code: string;
   message: string;
   issues?: readonly z.core.$ZodIssue[];
   headers?: Record<string, string>;
 }
+
+export const reject = (status: Rejection["status"], code: string, message: string): Rejection => ({
+  ok: false,
+  status,
+  code,
+  message,
+});

@@ -1,6 +1,7 @@
 // Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 over
 // `${id}.${timestamp}.${body}`, base64, `v1,` prefixed, several space-separated values for rotation.
 // Bounded work per request: one HMAC per secret (at most 4), at most 8 candidates compared to it.
+import { base64ToBytes, bytesToBase64, concat, equalInConstantTime, hmacSha256, MAC_BYTES, senderOf } from "./mac";
 
 export interface WebhookHeaders {
   id: string | null;
@@ -16,8 +17,6 @@ const encoder = new TextEncoder();
 export const MAX_SIGNATURES = 8;
 /** At most this many configured secrets: each costs one HMAC over the body per request. */
 export const MAX_SECRETS = 4;
-/** HMAC-SHA256 output length: a candidate of any other length cannot match. */
-const MAC_BYTES = 32;
 
 /** Splits a `WEBHOOK_SECRET` value into keys: up to MAX_SECRETS `whsec_…` secrets, for rotation. */
 export function parseSecrets(value: string): Uint8Array<ArrayBuffer>[] {
@@ -28,29 +27,8 @@ export function parseSecrets(value: string): Uint8Array<ArrayBuffer>[] {
   return listed.map((s) => base64ToBytes(s.startsWith("whsec_") ? s.slice("whsec_".length) : s));
 }
 
-function base64ToBytes(b64: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(b64);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-function bytesToBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
 function signedContent(id: string, timestamp: string, body: Uint8Array): Uint8Array<ArrayBuffer> {
-  const prefix = encoder.encode(`${id}.${timestamp}.`);
-  const content = new Uint8Array(prefix.length + body.length);
-  content.set(prefix, 0);
-  content.set(body, prefix.length);
-  return content;
-}
-
-function importKey(secret: Uint8Array<ArrayBuffer>, usage: "sign"): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, [usage]);
+  return concat(`${id}.${timestamp}.`, body);
 }
 
 /** Signs a payload as a Standard Webhooks sender would; used by tests, `npm run send` and the benchmarks. */
@@ -58,26 +36,7 @@ export async function sign(secret: string, id: string, timestamp: number, body: 
   const [key] = parseSecrets(secret);
   if (!key) throw new Error("empty webhook secret");
   const raw = typeof body === "string" ? encoder.encode(body) : body;
-  const mac = await crypto.subtle.sign("HMAC", await importKey(key, "sign"), signedContent(id, String(timestamp), raw));
-  return `v1,${bytesToBase64(new Uint8Array(mac))}`;
-}
-
-/** Compares two MACs without an early exit, so the time taken says nothing about where they differ. */
-function equalInConstantTime(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false; // lengths are public: every MAC is 32 bytes
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-/** Names the sender by the secret that verified it: a hash, so the secret itself is never stored or logged. */
-async function senderOf(secret: Uint8Array<ArrayBuffer>): Promise<string> {
-  const label = encoder.encode("agentwire/webhook-sender/v1\u0000");
-  const input = new Uint8Array(label.length + secret.length);
-  input.set(label, 0);
-  input.set(secret, label.length);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", input));
-  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `v1,${bytesToBase64(await hmacSha256(key, signedContent(id, String(timestamp), raw)))}`;
 }
 
 /**
@@ -121,7 +80,7 @@ export async function verify(
 
   const content = signedContent(id, timestamp, body);
   for (const secret of secrets.slice(0, MAX_SECRETS)) {
-    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await importKey(secret, "sign"), content));
+    const mac = await hmacSha256(secret, content);
     if (candidates.some((candidate) => equalInConstantTime(mac, candidate))) {
       return { ok: true, sender: await senderOf(secret) };
     }

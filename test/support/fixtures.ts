@@ -1,7 +1,7 @@
 // Fixture agents that misbehave on purpose, registered only in the test worker.
 import { z } from "zod";
 import { catalog } from "../../agents/catalog";
-import { agents, workflows } from "../../agents";
+import { agents, sources, workflows } from "../../agents";
 import { capabilities } from "../../agents/capabilities";
 import { desk, librarian, libraryCapabilities, libraryCatalog, loan } from "./library-domain";
 import { defineCatalog, external, internal } from "../../src/bus/catalog";
@@ -117,5 +117,6 @@ export const testRegistry = defineRegistry({
   catalog: { ...testCatalog, ...libraryCatalog },
   agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler, librarian, desk],
   workflows: [...workflows, loan],
+  sources,
   capabilities: (env) => ({ ...capabilities(env), ...libraryCapabilities() }),
 });
