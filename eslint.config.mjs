@@ -8,7 +8,16 @@ const layer = (files, regex, message) => [
 ];
 
 export default tseslint.config(
-  { ignores: ["node_modules", ".wrangler", "worker-configuration.d.ts", "*.config.mjs", "*.config.mts"] },
+  {
+    ignores: [
+      "node_modules",
+      ".wrangler",
+      "public/console/assets/vendor",
+      "worker-configuration.d.ts",
+      "*.config.mjs",
+      "*.config.mts",
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

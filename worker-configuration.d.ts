@@ -7,6 +7,7 @@ interface __BaseEnv_Env {
 	TASKS_QUEUE: Queue;
 	DEAD_LETTERS: Queue;
 	INGEST_RATE_LIMITER: RateLimit;
+	SIGN_IN_RATE_LIMITER: RateLimit;
 	LOG_LEVEL: string;
 	WEBHOOK_TOLERANCE_SECONDS: string;
 	RETRY_BASE_DELAY_SECONDS: string;

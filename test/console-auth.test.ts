@@ -71,6 +71,18 @@ describe("sign-in", () => {
     expect(inUrl.headers.get("set-cookie")).toBeNull();
   });
 
+  it("takes ten attempts a minute from one address, then answers 429 without comparing the token", async () => {
+    const from = { ...SAME_ORIGIN, "cf-connecting-ip": "203.0.113.77" };
+    for (let i = 0; i < 10; i++) expect((await signIn("guess-" + i, from)).status).toBe(401);
+    const limited = await signIn(TOKEN, from);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("60");
+    expect(limited.headers.get("set-cookie")).toBeNull();
+    expect(await limited.text()).toContain("Too many sign-in attempts");
+    // Another address is not held back by this one's guesses.
+    expect((await signIn(TOKEN, { ...SAME_ORIGIN, "cf-connecting-ip": "203.0.113.78" })).status).toBe(303);
+  });
+
   it("sends the browser back only to a console path", async () => {
     expect((await signIn(TOKEN, SAME_ORIGIN, "/console/workflows?status=running")).headers.get("location")).toBe(
       "/console/workflows?status=running",

@@ -11,6 +11,8 @@ const PAGES = [
   "/console/stream",
   "/console/workflows",
   "/console/workflows/ord-1",
+  "/console/events/evt-1",
+  "/console/events/evt-1?source=%2Fshop%2Fcheckout",
   "/console/dead-letters",
   "/console/topology",
   "/console/costs",
@@ -84,12 +86,21 @@ describe("signed in", () => {
     const workflow = await (await get(`/console/workflows/${encodeURIComponent(evil)}`, b)).text();
     expect(workflow).not.toContain("<script>alert(1)");
     expect(workflow).toContain('data-id="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
+    const event = await (
+      await get(`/console/events/${encodeURIComponent(evil)}?source=${encodeURIComponent(evil)}`, b)
+    ).text();
+    expect(event).not.toContain("<script>alert(1)");
+    expect(event).toContain('data-source="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"');
   });
 
   it("offers the registry's names in the filters", async () => {
     const b = await signedInBrowser();
     expect(await (await get("/console/stream", b)).text()).toContain('<option value="order.placed"');
     expect(await (await get("/console/dead-letters", b)).text()).toContain('<option value="fraud-screen"');
+    // The test-event form offers what an outside sender may send, not what only agents publish.
+    const form = (await (await get("/console/stream", b)).text()).split('<details id="test-event"')[1] ?? "";
+    expect(form).toContain('<option value="order.placed">order.placed</option>');
+    expect(form).not.toContain('value="fraud.assessed"');
     expect(await (await get("/console/workflows?status=awaiting_approval", b)).text()).toContain(
       '<option value="awaiting_approval" selected="">',
     );

@@ -6,15 +6,19 @@ import { z } from "zod";
 import type { Registry } from "../registry";
 import { type ConsoleEnv, requireSession } from "./guard";
 import { anomaliesPage } from "./pages/anomalies";
+import { apiReferencePage } from "./pages/api-reference";
 import { costsPage } from "./pages/costs";
+import { eventPage } from "./pages/event";
 import { deadLettersPage } from "./pages/dead-letters";
-import { PLACEHOLDERS, placeholderPage } from "./pages/placeholder";
 import { streamPage } from "./pages/stream";
+import { topologyPage } from "./pages/topology";
 import { workflowPage, workflowsPage } from "./pages/workflows";
 import { consoleHeaders } from "./security";
 import { signInRoutes } from "./sign-in";
 
 const WorkflowId = z.string().min(1).max(256);
+const EventId = z.string().min(1).max(256);
+const EventSource = z.string().min(1).max(1024).optional();
 
 export function consoleRoutes(registry: Registry) {
   const app = new Hono<ConsoleEnv>()
@@ -25,14 +29,19 @@ export function consoleRoutes(registry: Registry) {
     .get("/dead-letters", requireSession, (c) => c.html(deadLettersPage(registry, c.var.session.csrf, c.req.query())))
     .get("/anomalies", requireSession, (c) => c.html(anomaliesPage(c.var.session.csrf)))
     .get("/costs", requireSession, (c) => c.html(costsPage(c.var.session.csrf)))
+    .get("/topology", requireSession, (c) => c.html(topologyPage(c.var.session.csrf)))
+    .get("/api", requireSession, (c) => c.html(apiReferencePage(c.var.session.csrf)))
     .get("/workflows", requireSession, (c) => c.html(workflowsPage(registry, c.var.session.csrf, c.req.query())))
+    .get("/events/:id", requireSession, (c) => {
+      const id = EventId.safeParse(c.req.param("id"));
+      const source = EventSource.safeParse(c.req.query("source"));
+      if (!id.success || !source.success) return c.redirect("/console/stream", 303);
+      return c.html(eventPage(id.data, source.data, c.var.session.csrf));
+    })
     .get("/workflows/:id", requireSession, (c) => {
       const id = WorkflowId.safeParse(c.req.param("id"));
       if (!id.success) return c.redirect("/console/workflows", 303);
       return c.html(workflowPage(id.data, c.var.session.csrf));
     });
-  for (const section of Object.keys(PLACEHOLDERS) as (keyof typeof PLACEHOLDERS)[]) {
-    app.get(`/${section}`, requireSession, (c) => c.html(placeholderPage(section, c.var.session.csrf)));
-  }
   return app;
 }

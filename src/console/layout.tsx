@@ -16,7 +16,13 @@ export type Section = (typeof SECTIONS)[number]["key"];
 
 export const asset = (name: string) => `/console/assets/${name}`;
 
-export function Document(props: { title: string; scripts?: readonly string[]; csrf?: string; children: Child }) {
+export function Document(props: {
+  title: string;
+  scripts?: readonly string[];
+  styles?: readonly string[];
+  csrf?: string;
+  children: Child;
+}) {
   return (
     <>
       {raw("<!DOCTYPE html>")}
@@ -28,6 +34,9 @@ export function Document(props: { title: string; scripts?: readonly string[]; cs
           <title>{`${props.title} · agentwire`}</title>
           <link rel="icon" href={asset("favicon.svg")} type="image/svg+xml" />
           <link rel="stylesheet" href={asset("console.css")} />
+          {(props.styles ?? []).map((s) => (
+            <link rel="stylesheet" href={asset(s)} />
+          ))}
           {(props.scripts ?? []).map((s) => (
             <script type="module" src={asset(s)}></script>
           ))}
@@ -43,10 +52,11 @@ export function Layout(props: {
   section: Section;
   csrf: string;
   scripts?: readonly string[];
+  styles?: readonly string[];
   children: Child;
 }) {
   return (
-    <Document title={props.title} scripts={props.scripts} csrf={props.csrf}>
+    <Document title={props.title} scripts={props.scripts} styles={props.styles} csrf={props.csrf}>
       <body>
         <header class="top">
           <a class="brand" href="/console">

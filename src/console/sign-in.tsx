@@ -59,6 +59,13 @@ export function signInRoutes() {
     .post("/sign-in", small, async (c) => {
       // Login CSRF (a forged form signing the browser in elsewhere) needs the token too; refused anyway.
       if (!sameOrigin(c.req.raw)) return c.html(<SignInPage next={HOME} error="Sign in from this page." />, 403);
+      // Every attempt counts, per client address, before the token is even compared.
+      const client = c.req.header("cf-connecting-ip") ?? "unknown";
+      if (!(await c.env.SIGN_IN_RATE_LIMITER.limit({ key: client })).success) {
+        log("console.session", { status: "rate_limited", ip: ip(client) });
+        c.header("retry-after", "60");
+        return c.html(<SignInPage next={HOME} error="Too many sign-in attempts; wait a minute." />, 429);
+      }
       const form = SignInForm.safeParse(await c.req.parseBody());
       const next = form.success ? form.data.next : HOME;
       const token = form.success ? form.data.token : "";

@@ -1,12 +1,8 @@
-// A real Chromium for the console's browser tests: playwright-core driving the Chromium build that the
-// npm package @sparticuz/chromium ships (no browser download), and a record of everything a page
+// The console's browser tests: a real Chromium (scripts/lib/chromium.ts), and a record of everything a page
 // complains about (console errors, CSP and Trusted Types refusals, uncaught exceptions, failed loads).
-import chromium from "@sparticuz/chromium";
-import { type Browser, chromium as playwright, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 
-export async function launchChromium(): Promise<Browser> {
-  return playwright.launch({ executablePath: await chromium.executablePath(), args: chromium.args, headless: true });
-}
+export { launchChromium } from "../../scripts/lib/chromium";
 
 export interface Complaint {
   url: string;

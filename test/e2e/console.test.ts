@@ -98,7 +98,7 @@ describe("the console in a browser", () => {
     await event.waitFor({ timeout: 15_000 });
     expect(await event.textContent()).toContain("order.placed");
 
-    await event.getByRole("link", { name: order.correlationid }).click();
+    await event.getByRole("link", { name: order.correlationid, exact: true }).click();
     await page.waitForURL(url(`/console/workflows/${order.correlationid}`));
     await page.locator("#wf-approval").waitFor({ state: "visible", timeout: 20_000 });
     const summary = page.locator("#wf-summary");
@@ -154,6 +154,75 @@ describe("the console in a browser", () => {
         { timeout: 20_000 },
       )
       .toBe("succeeded");
+  });
+
+  it("pauses an agent from the topology page, holds its work, and resumes it", async () => {
+    const agentState = async () => {
+      const { body } = await adminGet<{ agents: { name: string; state: string }[] }>(target, "/v1/agents");
+      return body.agents.find((a) => a.name === "shipping-quote")?.state;
+    };
+    await page.goto(url("/console/topology"));
+    await page.locator('#topo-graph svg g[data-node="agent:fraud-screen"]').waitFor(WAIT);
+    // The graph is the registry's: the order workflow joins what the agents emit.
+    expect(await page.locator('#topo-graph path[data-edge="agent:fraud-screen>type:fraud.assessed"]').count()).toBe(1);
+    expect(await page.locator('#topo-graph path[data-edge="type:fraud.assessed>workflow:order"]').count()).toBe(1);
+    const agent = page.locator('#topo-agents tr[data-agent="shipping-quote"]');
+    await agent.getByRole("button", { name: "Pause" }).click();
+    await expect.poll(agentState, WAIT).toBe("paused");
+    await expect.poll(() => agent.textContent(), WAIT).toContain("paused");
+    expect(await page.locator('g[data-node="agent:shipping-quote"]').getAttribute("class")).toContain("paused");
+
+    const order = orderPlaced({ amount: 40 });
+    expect((await postSigned(target, JSON.stringify(order))).status).toBe(202);
+    await page.goto(url(`/console/events/${order.id}`));
+    await expect.poll(() => page.locator("#ev-summary").textContent(), WAIT).toContain("shipping-quote (held");
+
+    await page.goto(url("/console/topology"));
+    await agent.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(agentState, WAIT).toBe("active");
+    await expect.poll(() => page.locator("#topo-status").textContent(), WAIT).toMatch(/resumed; 1 held/);
+    await expect
+      .poll(async () => {
+        const { body } = await adminGet<{ runs: { agent: string; status: string }[] }>(
+          target,
+          `/v1/events/${order.id}`,
+        );
+        return body.runs.find((r) => r.agent === "shipping-quote")?.status;
+      }, WAIT)
+      .toBe("succeeded");
+  });
+
+  it("sends a test event from the stream page and follows it to its timeline, runs and model calls", async () => {
+    await page.goto(url("/console/stream"));
+    await page.click("#test-event summary");
+    await page.selectOption('#test-event select[name="type"]', "order.placed");
+    const data = page.locator('#test-event textarea[name="data"]');
+    await expect.poll(() => data.inputValue(), WAIT).toContain('"orderId"');
+    const body = JSON.parse(await data.inputValue()) as { amount: number; customerId: string };
+    await data.fill(JSON.stringify({ ...body, amount: 75, customerId: "cust_console" }));
+    await page.fill('#test-event input[name="correlationid"]', "console-test-1");
+    await page.click('#test-event button[type="submit"]');
+    const sent = page.locator("#test-event-status a");
+    await sent.waitFor(WAIT);
+    const id = (await sent.textContent()) ?? "";
+    await row("stream", id).waitFor({ timeout: 15_000 });
+
+    await sent.click();
+    await page.waitForURL((u) => u.pathname === `/console/events/${id}`);
+    await expect.poll(() => page.locator("#ev-status").textContent(), { timeout: 20_000 }).toBe("All runs finished");
+    expect(await page.locator("#ev-summary").textContent()).toContain("/console/test-events");
+    expect(await page.locator("#ev-runs tbody tr").count()).toBe(3);
+    // Each run: queued, then its attempt, on the timeline; the model call with its tier and tokens.
+    expect(await page.locator('#ev-waterfall g[data-row="fraud-screen"] rect.bar.succeeded').count()).toBe(1);
+    expect(await page.locator("#ev-waterfall g.row").count()).toBe(4);
+    const call = page.locator('#ev-calls tr[data-agent="fraud-screen"]');
+    expect(await call.textContent()).toContain("triage");
+    expect(await call.textContent()).toContain("claude-haiku-5-5");
+    // The workflow page draws the same runs under its events, and the decision as a line.
+    await page.locator("#ev-summary a").click();
+    await page.waitForURL(url("/console/workflows/console-test-1"));
+    await page.locator("#wf-waterfall g.mark.decided").waitFor({ state: "attached", ...WAIT });
+    expect(await page.locator("#wf-waterfall g.row.run").count()).toBeGreaterThanOrEqual(3);
   });
 
   it("visits every section without a CSP violation or any other complaint", async () => {

@@ -69,6 +69,19 @@ export const badge = (status) => h("span", { class: "badge", "data-status": stat
 export const workflowLink = (id) => h("a", { href: `/console/workflows/${encodeURIComponent(id)}` }, id);
 
 /**
+ * The console's page for an event: ids are encoded, never trusted as a URL; the source tells apart
+ * events that share an id across senders.
+ * @param {string} id
+ * @param {string} [source]
+ */
+export const eventLink = (id, source) =>
+  h(
+    "a",
+    { href: `/console/events/${encodeURIComponent(id)}${source ? `?source=${encodeURIComponent(source)}` : ""}` },
+    id,
+  );
+
+/**
  * Says how a page is doing, e.g. "Live · 12 events" or an error.
  * @param {HTMLElement} el
  * @param {string} text
@@ -88,4 +101,24 @@ export function errorText(error) {
   if (typeof error === "string") return error;
   if (typeof error === "object" && "message" in error && typeof error.message === "string") return error.message;
   return JSON.stringify(error);
+}
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * An SVG element, built like h(): attributes from this code, text children only.
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag
+ * @param {Record<string, string | number | undefined>} [attrs]
+ * @param {...Child} children
+ * @returns {SVGElementTagNameMap[K]}
+ */
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs)) if (value !== undefined) el.setAttribute(name, String(value));
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(typeof child === "object" ? child : String(child));
+  }
+  return el;
 }

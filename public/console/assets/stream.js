@@ -2,7 +2,7 @@
 // first, then what came after the newest seq seen (`after`, oldest first). Events are told apart by
 // seq, so none shows twice.
 import { api, describe, queryOf } from "./api.js";
-import { badge, byId, h, say, time, workflowLink } from "./dom.js";
+import { badge, byId, eventLink, h, say, time, workflowLink } from "./dom.js";
 
 /**
  * @typedef {{ id: string, source: string, type: string, correlationid: string, hopcount?: number }} Envelope
@@ -41,7 +41,7 @@ function row(e) {
     h("td", {}, time(e.receivedAt)),
     h("td", {}, h("code", {}, ev.type)),
     h("td", {}, ev.source),
-    h("td", {}, h("code", {}, ev.id)),
+    h("td", {}, eventLink(ev.id, ev.source)),
     h("td", {}, workflowLink(ev.correlationid)),
     h("td", { class: "num" }, ev.hopcount ?? 0),
     h(

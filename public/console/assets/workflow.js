@@ -2,19 +2,18 @@
 // agent run (tier, model, escalation, confidence, cost), and the approval form while it waits for a
 // human. Refreshed every 2 s until it has finished.
 import { api, describe } from "./api.js";
-import { badge, byId, duration, errorText, h, money, say, time } from "./dom.js";
+import { badge, byId, duration, eventLink, h, money, say, time } from "./dom.js";
+import { runTable } from "./runs.js";
+import { eventRow, runRow, waterfall } from "./waterfall.js";
 
 /**
- * @typedef {{ tier: string, model: string, confidence: number | null, costMicros: number }} ModelCall
- * @typedef {{ model: string, tier: string | null, escalated: boolean, escalationReason: string | null,
- *   budgetLimited: boolean, costMicros: number }} RunModel
- * @typedef {{ agent: string, status: string, attempt: number, startedAt: number, latencyMs: number | null,
- *   model: RunModel | null, calls?: ModelCall[], error: unknown }} Run
- * @typedef {{ id: string, source: string, type: string, receivedAt: number, late: boolean, runs: Run[],
- *   children: TreeNode[] }} TreeNode
+ * @typedef {import("./runs.js").Run} Run
+ * @typedef {{ id: string, source: string, type: string, receivedAt: number, loggedAt: number, late: boolean,
+ *   runs: Run[], children: TreeNode[] }} TreeNode
  * @typedef {{ decision: string, by: string, reasons: string[], conflict: boolean,
  *   approver?: { by: string, reason: string } }} Verdict
- * @typedef {{ workflow: string, status: string, approvalDeadlineAt: number | null }} Instance
+ * @typedef {{ workflow: string, status: string, approvalDeadlineAt: number | null, deadlineAt: number,
+ *   completedAt: number | null, late: string[] }} Instance
  * @typedef {{ id: string, workflow: string, status: string, outcome: string | null, verdict: Verdict | null,
  *   startedAt: number, completedAt: number | null, durationMs: number | null, instances: Instance[],
  *   events: TreeNode[] }} WorkflowView
@@ -26,6 +25,7 @@ const id = byId("workflow", HTMLElement).dataset.id ?? "";
 const line = byId("wf-status", HTMLElement);
 const summary = byId("wf-summary", HTMLElement);
 const tree = byId("wf-tree", HTMLElement);
+const timeline = byId("wf-waterfall", HTMLElement);
 const approval = byId("wf-approval", HTMLFormElement);
 const deadline = byId("wf-deadline", HTMLElement);
 
@@ -68,45 +68,6 @@ function renderSummary(w) {
   );
 }
 
-/** The confidence of the call that decided: the last one that reported one. @param {Run} r */
-const confidence = (r) => {
-  const c = [...(r.calls ?? [])].reverse().find((call) => call.confidence !== null);
-  return c?.confidence === undefined || c.confidence === null ? "—" : c.confidence.toFixed(2);
-};
-
-/** @param {Run} r */
-function runRow(r) {
-  const m = r.model;
-  const escalated = m?.escalated ? `yes${m.escalationReason ? `: ${m.escalationReason}` : ""}` : m ? "no" : "—";
-  return h(
-    "tr",
-    { "data-agent": r.agent },
-    h("td", {}, r.agent),
-    h("td", {}, badge(r.status)),
-    h("td", { class: "num" }, r.attempt),
-    h("td", {}, m ? (m.tier ?? "—") : "rules", m?.budgetLimited ? " (budget-limited)" : ""),
-    h("td", {}, m ? h("code", {}, m.model) : "—"),
-    h("td", {}, escalated),
-    h("td", { class: "num" }, confidence(r)),
-    h("td", { class: "num" }, m ? money(m.costMicros) : "—"),
-    h("td", { class: "num" }, duration(r.latencyMs)),
-    h("td", { class: "error" }, errorText(r.error)),
-  );
-}
-
-const RUN_HEADINGS = [
-  "Agent",
-  "Status",
-  "Attempt",
-  "Tier",
-  "Model",
-  "Escalated",
-  "Confidence",
-  "Cost",
-  "Latency",
-  "Error",
-];
-
 /** @param {TreeNode} n @returns {HTMLLIElement} */
 function node(n) {
   const head = h(
@@ -114,25 +75,37 @@ function node(n) {
     { class: "node" },
     h("code", { class: "type" }, n.type),
     " ",
-    h("span", { class: "muted" }, n.id),
+    eventLink(n.id, n.source),
     " from ",
     n.source,
     " · ",
     time(n.receivedAt),
     n.late ? h("span", { class: "badge", "data-status": "late" }, "late") : null,
   );
-  const runs =
-    n.runs.length > 0
-      ? h(
-          "table",
-          { class: "data runs" },
-          h("thead", {}, h("tr", {}, ...RUN_HEADINGS.map((t) => h("th", {}, t)))),
-          h("tbody", {}, ...n.runs.map(runRow)),
-        )
-      : null;
+  const runs = n.runs.length > 0 ? runTable(n.runs) : null;
   const children = n.children.length > 0 ? h("ul", { class: "tree" }, ...n.children.map(node)) : null;
   return h("li", { "data-type": n.type }, head, runs, children);
 }
+
+/**
+ * The waterfall's rows: each event, then its runs, then what it caused, in causal order.
+ * @param {TreeNode[]} nodes
+ * @param {number} depth
+ * @returns {import("./waterfall.js").Row[]}
+ */
+const timelineRows = (nodes, depth) =>
+  nodes.flatMap((n) => [
+    eventRow(n.type, depth, n.receivedAt, n.loggedAt, n.late),
+    ...n.runs.map((r) => runRow(r, n.loggedAt, depth + 1)),
+    ...timelineRows(n.children, depth + 1),
+  ]);
+
+/** When each instance decided, and its deadline once it has passed. @param {WorkflowView} w */
+const marks = (w) =>
+  w.instances.flatMap((i) => [
+    ...(i.completedAt ? [{ at: i.completedAt, label: `${i.workflow} decided (${i.status})`, kind: "decided" }] : []),
+    ...(i.status === "timed_out" ? [{ at: i.deadlineAt, label: `${i.workflow} deadline`, kind: "deadline" }] : []),
+  ]);
 
 /** @param {number} at */
 function countdown(at) {
@@ -151,6 +124,7 @@ async function load() {
     const w = /** @type {WorkflowView} */ (await api(`/v1/workflows/${encodeURIComponent(id)}`));
     renderSummary(w);
     tree.replaceChildren(h("ul", { class: "tree" }, ...w.events.map(node)));
+    timeline.replaceChildren(waterfall(timelineRows(w.events, 0), marks(w)));
     waiting = w.instances.find((i) => i.status === "awaiting_approval");
     approval.hidden = waiting === undefined;
     if (waiting?.approvalDeadlineAt) countdown(waiting.approvalDeadlineAt);

@@ -7,7 +7,7 @@ import { Layout } from "../layout";
 export function streamPage(registry: Registry, csrf: string, query: Record<string, string>) {
   const f = filtersOf({ type: optionalText, source: optionalText, correlationid: optionalText }, query);
   return (
-    <Layout title="Live stream" section="stream" csrf={csrf} scripts={["stream.js"]}>
+    <Layout title="Live stream" section="stream" csrf={csrf} scripts={["stream.js", "test-event.js"]}>
       <h1>Live stream</h1>
       <form class="filters" method="get" action="/console/stream">
         <TextField label="Type" name="type" value={f.type} list="event-types" />
@@ -21,6 +21,40 @@ export function streamPage(registry: Registry, csrf: string, query: Record<strin
           <option value={t} />
         ))}
       </datalist>
+      <details id="test-event" class="test-event">
+        <summary>Send a test event</summary>
+        <p class="hint">
+          Signed on the server with the webhook secret and sent through the same ingest as any webhook. The body starts
+          as the type's example from the catalog.
+        </p>
+        <form>
+          <label>
+            Type
+            <select name="type" required>
+              {Object.entries(registry.catalog)
+                .filter(([, e]) => e.publishers === "external")
+                .map(([t]) => (
+                  <option value={t}>{t}</option>
+                ))}
+            </select>
+          </label>
+          <label>
+            Correlation (optional)
+            <input name="correlationid" maxlength={256} />
+          </label>
+          <label class="wide">
+            Data (JSON)
+            <textarea name="data" rows={8} spellcheck={false} class="code"></textarea>
+          </label>
+          <div class="buttons">
+            <button type="submit">Send</button>
+            <button type="button" name="example">
+              Reset to the example
+            </button>
+          </div>
+          <p id="test-event-status" role="status" class="status"></p>
+        </form>
+      </details>
       <div class="bar">
         <p id="stream-status" role="status" class="status">
           Loading…

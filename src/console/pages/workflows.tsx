@@ -80,6 +80,12 @@ export function workflowPage(id: string, csrf: string) {
             </button>
           </div>
         </form>
+        <h2>Timeline</h2>
+        <p class="hint">
+          Each event from received to logged, each run queued (grey), its attempts (green done, red failed, dashed the
+          wait before a retry); the blue line is the decision, late results are marked. Hover for times.
+        </p>
+        <figure id="wf-waterfall" class="timeline"></figure>
         <h2>Causal tree</h2>
         <p class="hint">Each event under the event that caused it, with the agent runs it started.</p>
         <div id="wf-tree"></div>

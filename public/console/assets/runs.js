@@ -1,0 +1,51 @@
+// Agent runs as a table (the workflow and event pages): who ran, how it ended, which tier and model
+// decided, whether and why it escalated, triage's confidence, its cost and latency, its error.
+import { badge, duration, errorText, h, money } from "./dom.js";
+
+/**
+ * @typedef {{ tier: string, model: string, confidence: number | null, costMicros: number, alwaysEscalateMicros: number,
+ *   latencyMs: number, outcome: string, attempt: number, tokens: { input: number, output: number, cacheRead: number, cacheWrite: number } }} ModelCall
+ * @typedef {{ model: string, tier: string | null, escalated: boolean, escalationReason: string | null,
+ *   budgetLimited: boolean, costMicros: number }} RunModel
+ * @typedef {{ attempt: number, status: string, startedAt: number, finishedAt: number, error?: string, costMicros?: number }} Attempt
+ * @typedef {{ agent: string, status: string, attempt: number, startedAt: number, finishedAt: number | null,
+ *   latencyMs: number | null, model: RunModel | null, calls?: ModelCall[], attempts?: Attempt[], error: unknown,
+ *   violations?: { kind: string, detail: string }[] }} Run
+ */
+
+/** The confidence of the call that decided: the last one that reported one. @param {Run} r */
+export const confidence = (r) => {
+  const c = [...(r.calls ?? [])].reverse().find((call) => call.confidence !== null);
+  return c?.confidence === undefined || c.confidence === null ? "—" : c.confidence.toFixed(2);
+};
+
+/** @param {Run} r */
+function row(r) {
+  const m = r.model;
+  const escalated = m?.escalated ? `yes${m.escalationReason ? `: ${m.escalationReason}` : ""}` : m ? "no" : "—";
+  return h(
+    "tr",
+    { "data-agent": r.agent },
+    h("td", {}, r.agent),
+    h("td", {}, badge(r.status)),
+    h("td", { class: "num" }, r.attempt),
+    h("td", {}, m ? (m.tier ?? "—") : "rules", m?.budgetLimited ? " (budget-limited)" : ""),
+    h("td", {}, m ? h("code", {}, m.model) : "—"),
+    h("td", {}, escalated),
+    h("td", { class: "num" }, confidence(r)),
+    h("td", { class: "num" }, m ? money(m.costMicros) : "—"),
+    h("td", { class: "num" }, duration(r.latencyMs)),
+    h("td", { class: "error" }, errorText(r.error)),
+  );
+}
+
+const HEADINGS = ["Agent", "Status", "Attempt", "Tier", "Model", "Escalated", "Confidence", "Cost", "Latency", "Error"];
+
+/** @param {Run[]} runs */
+export const runTable = (runs) =>
+  h(
+    "table",
+    { class: "data runs" },
+    h("thead", {}, h("tr", {}, ...HEADINGS.map((t) => h("th", {}, t)))),
+    h("tbody", {}, ...runs.map(row)),
+  );
