@@ -76,6 +76,11 @@ export default tseslint.config(
     "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|archive|models|console)(/|$)",
     "sources verify and map webhooks, then hand them to ingest: nothing downstream",
   ),
+  ...layer(
+    "src/destinations/**",
+    "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|archive|models|console|sources|registry|db)(/|$)",
+    "destinations build and send one HTTP request: bus/envelope, ingest's MACs, log only",
+  ),
   ...layer("src/http/**", "^\\.\\./(consumers|worker)(/|$)", "http goes through the bus, never into a consumer"),
   ...layer(
     "agents/**",

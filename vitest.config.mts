@@ -25,6 +25,8 @@ export default defineConfig(async () => {
             TRIAGE_MODEL: "claude-haiku-5-5",
             ESCALATION_MODEL: "claude-sonnet-5-5",
             MODEL_PRICES: "",
+            TEST_OUTBOUND_URL: "https://receiver.test/hooks/agentwire",
+            TEST_OUTBOUND_SECRET: "whsec_ZGVzdGluYXRpb24tc2VjcmV0LTAxMjM0NTY3ODk=",
           },
         },
       }),

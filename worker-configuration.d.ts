@@ -5,6 +5,7 @@ interface __BaseEnv_Env {
 	DB: D1Database;
 	EVENTS_QUEUE: Queue;
 	TASKS_QUEUE: Queue;
+	DELIVERIES_QUEUE: Queue;
 	DEAD_LETTERS: Queue;
 	INGEST_RATE_LIMITER: RateLimit;
 	SIGN_IN_RATE_LIMITER: RateLimit;

@@ -1,7 +1,8 @@
-// The registry: adding an agent, workflow or webhook source is adding its file and one line here.
+// The registry: adding an agent, workflow, webhook source or destination is adding its file and one line here.
 import { defineRegistry } from "../src/define";
 import { capabilities } from "./capabilities";
 import { catalog } from "./catalog";
+import { destinations } from "./destinations";
 import fraudScreen from "./fraud-screen";
 import inventory from "./inventory";
 import issueTriage from "./issue-triage";
@@ -23,6 +24,6 @@ export const agents = [
   issueTriage,
 ];
 export const workflows = [orderWorkflow, userScreeningWorkflow];
-export { sources };
+export { destinations, sources };
 
-export const registry = defineRegistry({ catalog, agents, workflows, sources, capabilities });
+export const registry = defineRegistry({ catalog, agents, workflows, sources, destinations, capabilities });

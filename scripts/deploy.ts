@@ -38,6 +38,10 @@ const SECRETS = [
   "GITHUB_WEBHOOK_SECRET",
   "STRIPE_WEBHOOK_SECRET",
   "SHOPIFY_WEBHOOK_SECRET",
+  // The example destinations (agents/destinations.ts): URLs and keys that must not sit in wrangler.toml.
+  "FULFILMENT_WEBHOOK_URL",
+  "FULFILMENT_WEBHOOK_SECRET",
+  "OPS_SLACK_WEBHOOK_URL",
 ];
 const healthTimeout = Number(values["health-timeout"]);
 

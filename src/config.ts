@@ -111,6 +111,22 @@ const FIELDS = {
     parts: ["archive"],
     fix: varFix("ARCHIVE_LIMIT", "events per run, 1 to 50000"),
   },
+  // Destinations (src/destinations): what a destination's own definition leaves unset.
+  DESTINATION_TIMEOUT_SECONDS: {
+    schema: int(1, 30, 10),
+    parts: ["runs"],
+    fix: varFix("DESTINATION_TIMEOUT_SECONDS", "seconds one delivery attempt may take, 1 to 30"),
+  },
+  DESTINATION_CIRCUIT_FAILURES: {
+    schema: int(1, 1000, 5),
+    parts: ["runs"],
+    fix: varFix("DESTINATION_CIRCUIT_FAILURES", "consecutive failed attempts that open a circuit, 1 to 1000"),
+  },
+  DESTINATION_CIRCUIT_COOLDOWN_SECONDS: {
+    schema: int(1, 3600, 30),
+    parts: ["runs"],
+    fix: varFix("DESTINATION_CIRCUIT_COOLDOWN_SECONDS", "seconds an open circuit waits before a probe, 1 to 3600"),
+  },
   // The shipped sources' secrets (agents/sources.ts): optional, each checked here so `npm start` and
   // deploy name a malformed one; at a request each source reads its own (src/sources/secrets.ts).
   GITHUB_WEBHOOK_SECRET: sourceSecret("GITHUB_WEBHOOK_SECRET"),

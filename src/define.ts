@@ -6,3 +6,4 @@ export { defineRegistry } from "./registry";
 export { agentDefiner, type AgentContext, type HandlerInput } from "./runtime/define";
 export { DeadLetter, RetryAfter } from "./runtime/errors";
 export { defineSource, type MappedEvent, type SourceRequest } from "./sources/define";
+export { defineDestination, type SlackMessage } from "./destinations/define";

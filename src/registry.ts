@@ -5,11 +5,17 @@ import { checkPublisher, declarations, type PublishCheck } from "./bus/catalog";
 import { matchesPattern } from "./bus/subscriptions";
 import { listensTo, type Workflow } from "./coordinator/define";
 import type { Agent } from "./runtime/define";
+import type { Destination } from "./destinations/define";
 import type { Source } from "./sources/define";
 
 export interface Registry {
   catalog: Catalog;
+  /** The agents, then the destinations as subscribers delivered over HTTP (each with `destination`). */
   agents: readonly Agent[];
+  /** Where events go out (POST to an outside system); also listed in `agents` for routing and recovery. */
+  destinations: readonly Destination[];
+  /** Whether a subscriber is a destination: its deliveries go to the deliveries queue. */
+  isDestination(name: string): boolean;
   workflows: readonly Workflow[];
   /** The webhooks it takes in their senders' own formats (POST /v1/sources/:name). */
   sources: readonly Source[];
@@ -51,6 +57,8 @@ export function defineRegistry(spec: {
   workflows?: readonly Workflow[];
   /** Default: none. */
   sources?: readonly Source[];
+  /** Where events go out; default: none. */
+  destinations?: readonly Destination[];
   /** Default: none; handlers get only ctx.attempt. */
   capabilities?: (env: Env) => object;
 }): Registry {
@@ -66,7 +74,9 @@ export function defineRegistry(spec: {
     }
     return byName;
   };
-  const agents = unique("agent", spec.agents);
+  const destinations = spec.destinations ?? [];
+  const subscribers = [...spec.agents, ...destinations.map(destinationAgent)];
+  const agents = unique("agent or destination", subscribers);
   const flows = unique("workflow", workflows);
   const sources = unique("source", spec.sources ?? []);
 
@@ -92,6 +102,12 @@ export function defineRegistry(spec: {
       problems.push(`workflow "${w.name}" asks for approval on timeout but defines no approval step`);
     }
   }
+  for (const d of destinations) {
+    for (const pattern of d.types) {
+      if (!Object.keys(spec.catalog).some((type) => matchesPattern(pattern, type)))
+        problems.push(`destination "${d.name}" receives "${pattern}", which matches no catalog type`);
+    }
+  }
   if (problems.length > 0) throw new Error(`invalid registry:\n- ${problems.join("\n- ")}`);
 
   const coordinated = new Set(workflows.flatMap(listensTo));
@@ -101,7 +117,9 @@ export function defineRegistry(spec: {
   );
   return {
     catalog: spec.catalog,
-    agents: spec.agents,
+    agents: subscribers,
+    destinations,
+    isDestination: (name) => agents.get(name)?.destination !== undefined,
     workflows,
     sources: spec.sources ?? [],
     agent: (name) => agents.get(name),
@@ -110,6 +128,22 @@ export function defineRegistry(spec: {
     coordinates: (type) => coordinated.has(type),
     mayPublish: (event) => checkPublisher(spec.catalog, declared, event),
     capabilities: (env) => ({ ...spec.capabilities?.(env) }),
+  };
+}
+
+/** A destination as the runtime routes, holds, retries and dead-letters it: an agent that emits nothing. */
+function destinationAgent(d: Destination): Agent {
+  return {
+    kind: "agent",
+    name: d.name,
+    description: d.description,
+    subscribes: d.types,
+    ...(d.filter ? { filter: d.filter } : {}),
+    emits: [],
+    destination: d,
+    handle: () => {
+      throw new Error(`destination "${d.name}" is delivered by the runtime, never handled`);
+    },
   };
 }
 

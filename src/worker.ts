@@ -26,7 +26,7 @@ export function createWorker(registry: Registry) {
     async queue(batch, env) {
       setLogLevel(env.LOG_LEVEL);
       if (batch.queue.endsWith("-events")) return routeEvents(batch, env, registry);
-      if (batch.queue.endsWith("-tasks")) return runTasks(batch, env, registry);
+      if (batch.queue.endsWith("-tasks") || batch.queue.endsWith("-deliveries")) return runTasks(batch, env, registry);
       if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env);
       log("queue.unknown", { queue: batch.queue, status: "retried" });
       batch.retryAll();

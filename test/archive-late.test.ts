@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { ArchiveReport } from "../src/archive/archive";
 import { releaseHeldDeliveries } from "../src/runtime/replay";
-import { switches } from "./support/fixtures";
+import { switches, testRegistry } from "./support/fixtures";
 import { ADMIN, adminGet, call, count, uniqueId, waitFor } from "./support/helpers";
 import { HOUR, logPast, pastWindow, sweptToEnd } from "./support/past-log";
 
@@ -111,10 +111,10 @@ describe("work on an archived event", () => {
         sendBatch: () => Promise.reject(new Error("injected: queue down")),
       } as unknown as Queue,
     };
-    await expect(releaseHeldDeliveries(refusing, "late-joiner")).rejects.toThrow(/queue down/);
+    await expect(releaseHeldDeliveries(refusing, testRegistry, "late-joiner")).rejects.toThrow(/queue down/);
     expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ? AND held = 1", event!.id)).toBe(1);
 
-    expect(await releaseHeldDeliveries(env, "late-joiner")).toEqual({ released: 1, done: true });
+    expect(await releaseHeldDeliveries(env, testRegistry, "late-joiner")).toEqual({ released: 1, done: true });
     await waitFor(async () => ranBy(await getEventBody(event!.id), "late-joiner") === "succeeded");
   });
 

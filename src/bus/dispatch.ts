@@ -3,14 +3,14 @@
 // that no event takes an extra trip through a queue: who hears an event, the tasks to send once it
 // is logged, the hand-off to the correlation's coordinator, and the route log line.
 import { type Envelope, type EventMessage, type TaskMessage, traceIdOf } from "./envelope";
-import { sendAll } from "./publish";
+import { type Lanes, sendAll, sendTasks } from "./publish";
 import { type Subscriber, subscribersOf } from "./subscriptions";
 import { recordDuplicates } from "../db/anomalies";
 import type { LogEntry, Logged } from "../db/events";
 import { log, logError } from "../log";
 
 /** What routing needs of the registry. */
-export interface Routing {
+export interface Routing extends Lanes {
   agents: readonly Subscriber[];
   /** Whether a workflow listens to this type. */
   coordinates(type: string): boolean;
@@ -124,7 +124,7 @@ export async function routeLogged(
 ): Promise<boolean> {
   const { tasks, coordinated } = dispatchOf(registry, entries, logged);
   const [sent, failedCorrelations] = await Promise.all([
-    sendAll(env.TASKS_QUEUE, tasks).then(
+    sendTasks(env, registry, tasks).then(
       () => true,
       (error: unknown) => {
         logError("route.fan_out_failed", { tasks: tasks.length }, error);

@@ -27,6 +27,22 @@ export async function sendAll<T extends EventMessage | TaskMessage>(
   await flush();
 }
 
+/** What sending tasks needs of the registry: which subscribers are destinations. */
+export interface Lanes {
+  isDestination(name: string): boolean;
+}
+
+/**
+ * Tasks onto their queues: agents' runs to the tasks queue, destinations' deliveries to the deliveries
+ * queue (more retries for a receiver that is down a while, and no agent batch waits on a slow one).
+ */
+export async function sendTasks(env: Env, lanes: Lanes, tasks: readonly TaskMessage[]): Promise<void> {
+  const outbound = tasks.filter((t) => lanes.isDestination(t.agent));
+  if (outbound.length === 0) return sendAll(env.TASKS_QUEUE, tasks);
+  const inbound = tasks.filter((t) => !lanes.isDestination(t.agent));
+  await Promise.all([sendAll(env.TASKS_QUEUE, inbound), sendAll(env.DELIVERIES_QUEUE, outbound)]);
+}
+
 // ---- the events agentwire publishes itself: keyed ids and the one factory ----
 
 /** Domain label for the fallback key, so it is never the same MAC as anything else made from ADMIN_TOKEN. */

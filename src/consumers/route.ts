@@ -11,7 +11,7 @@ import type { Registry } from "../registry";
 import { backoffSeconds } from "../retry";
 import { EventMessageSchema, eventKey } from "../bus/envelope";
 import { type PublisherViolation, screenPublishers } from "../bus/catalog";
-import { sendAll } from "../bus/publish";
+import { sendTasks } from "../bus/publish";
 import { dispatchOf, logEntry, logRoutes, notifyCoordinators } from "../bus/dispatch";
 
 export async function routeEvents(batch: MessageBatch, env: Env, registry: Registry): Promise<void> {
@@ -60,7 +60,7 @@ export async function routeEvents(batch: MessageBatch, env: Env, registry: Regis
     ]);
     const { tasks, coordinated } = dispatchOf(registry, list, logged);
     const [, failedCorrelations] = await Promise.all([
-      sendAll(env.TASKS_QUEUE, tasks),
+      sendTasks(env, registry, tasks),
       notifyCoordinators(env, coordinated),
     ]);
     logRoutes(registry, list, logged, Date.now() - started);

@@ -32,6 +32,7 @@ import { limiter } from "../runtime/limit";
 import { DeadLetter, RetryAfter } from "../runtime/errors";
 import { accounting, decideWithModel, ModelRunError, type TierDeps } from "../runtime/tiers";
 import { logEntry, logRoutes, routeLogged } from "../bus/dispatch";
+import { type DeliveryRecord, deliverOne } from "./delivery";
 
 /** Model calls in flight per tasks batch: a Worker invocation holds about six connections open. */
 const MODEL_CALLS_AT_ONCE = 6;
@@ -44,7 +45,7 @@ interface Task {
 
 /** A failed run keeps the policy violations it committed before failing. */
 type Outcome = { startedAt: number; finishedAt: number; model?: ModelRecord; violations: Violation[] } & (
-  | { ok: true; events: Envelope[] }
+  | { ok: true; events: Envelope[]; delivery?: DeliveryRecord }
   | { ok: false; message: string; retryable: boolean; delaySeconds?: number; stack?: string }
 );
 type Retry = (task: Task, delaySeconds?: number) => void;
@@ -121,7 +122,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   const commit = committer(env, registry);
   await Promise.all(
     claimed.map(async (task) => {
-      const outcome = await runOne(task, registry, deps, idKey, lent);
+      const outcome = await runOne(task, env, registry, deps, idKey, lent);
       const committed = await commit(task, outcome);
       if (!committed.ok) {
         // Recording failed (D1): the delivery runs again; its claim and derived ids make that safe.
@@ -210,7 +211,8 @@ function recordOf(task: Task, outcome: Outcome): RunRecord {
     ...(outcome.model ? { model: outcome.model } : {}),
   };
   if (outcome.ok) {
-    const output = { events: outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data })) };
+    const events = outcome.events.map((e) => ({ id: e.id, type: e.type, data: e.data }));
+    const output = outcome.delivery ? { events, delivery: outcome.delivery } : { events };
     return { ...base, status: "succeeded", output };
   }
   const error = {
@@ -246,6 +248,7 @@ async function settle(task: Task, outcome: Outcome, record: RunRecord, env: Env,
 
 async function runOne(
   task: Task,
+  env: Env,
   registry: Registry,
   deps: TierDeps,
   idKey: CryptoKey,
@@ -257,9 +260,17 @@ async function runOne(
   const agent = registry.agent(task.body.agent);
   if (!agent)
     return timed({ ok: false, message: `no agent named "${task.body.agent}" is registered`, retryable: false });
+  const event = task.body.event;
+  if (agent.destination) {
+    const delivered = await deliverOne(env, agent.destination, event).catch((error: unknown) => ({
+      ok: false as const,
+      message: errorMessage(error),
+      retryable: true,
+    }));
+    return timed(delivered.ok ? { ok: true, events: [], delivery: delivered.delivery } : delivered);
+  }
   // The registry's capabilities, and the attempt (which no capability may shadow).
   const ctx = { ...lent, attempt: task.message.attempts };
-  const event = task.body.event;
   try {
     const decision = agent.model ? await decideWithModel(agent, event, deps) : undefined;
     const model = decision ? accounting(decision) : undefined;

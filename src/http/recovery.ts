@@ -54,7 +54,7 @@ const queueDown = (error: unknown) =>
 const admin = { security: ADMIN, middleware: requireAdmin };
 const Replayed = z.object({ replayed: z.array(z.unknown()) });
 
-export function deadLetterRoutes() {
+export function deadLetterRoutes(registry: Registry) {
   const app = api();
   const bulk = withJsonBody(
     app,
@@ -70,7 +70,7 @@ export function deadLetterRoutes() {
   );
   app.openapi(bulk, async (c) => {
     const body = await readJson(c.req.raw, BulkReplay);
-    const replayed = await replayDeadLetters(c.env, body).catch((e: unknown) => Promise.reject(queueDown(e)));
+    const replayed = await replayDeadLetters(c.env, registry, body).catch((e: unknown) => Promise.reject(queueDown(e)));
     return c.json({ replayed }, 200);
   });
   const one = createRoute({
@@ -112,7 +112,7 @@ export function deadLetterRoutes() {
       const { id } = c.req.valid("param");
       const [letter] = await listDeadLetters(c.env.DB, { ids: [id], limit: 1 });
       if (!letter) throw new HttpError(404, "not_found", `no dead letter ${id}`);
-      const replayed = await replayDeadLetters(c.env, { ids: [id], limit: 1 }).catch((e: unknown) =>
+      const replayed = await replayDeadLetters(c.env, registry, { ids: [id], limit: 1 }).catch((e: unknown) =>
         Promise.reject(queueDown(e)),
       );
       // Replaying twice replays once: the second answer says nothing was sent.
@@ -230,7 +230,7 @@ export function agentRoutes(registry: Registry) {
       const name = knownAgent(registry, c.req.valid("param").name);
       const { by } = await readJson(c.req.raw, Actor, {});
       await setPaused(c.env.DB, name, false, by, Date.now());
-      const { released, done } = await releaseHeldDeliveries(c.env, name).catch((e: unknown) =>
+      const { released, done } = await releaseHeldDeliveries(c.env, registry, name).catch((e: unknown) =>
         Promise.reject(queueDown(e)),
       );
       return c.json({ agent: name, state: "active", released, remaining: !done }, 200);

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import type { Catalog, DataOf } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
+import type { Destination } from "../destinations/define";
 import type { Effort, Tier } from "../models/lineup";
 
 /**
@@ -74,6 +75,8 @@ export interface Agent {
   filter?: (event: Envelope) => boolean;
   emits: readonly string[];
   model?: ModelSpec<Envelope, z.ZodType>;
+  /** A destination (src/destinations): delivered over HTTP by the runtime instead of handled. */
+  destination?: Destination;
   /** For a model-backed agent, `decision` is the validated model output; otherwise undefined. */
   handle: (
     input: HandlerInput<Envelope, unknown, Record<string, unknown>>,

@@ -5,7 +5,7 @@
 import { archivedLines } from "../archive/lines";
 import { replaySlice } from "../archive/read";
 import { type Envelope, type EventMessage, eventKey, type TaskMessage } from "../bus/envelope";
-import { sendAll } from "../bus/publish";
+import { type Lanes, sendAll, sendTasks } from "../bus/publish";
 import { subscribersOf } from "../bus/subscriptions";
 import {
   type DeadLetterFilter,
@@ -23,12 +23,12 @@ import type { Registry } from "../registry";
 const task = (agent: string, event: Envelope): TaskMessage => ({ kind: "task", agent, event, receivedAt: Date.now() });
 
 /** Replays the dead letters matching `filter` (each once). Throws if the queue refuses: nothing is lost. */
-export async function replayDeadLetters(env: Env, filter: DeadLetterFilter) {
+export async function replayDeadLetters(env: Env, lanes: Lanes, filter: DeadLetterFilter) {
   const letters = await takeForReplay(env.DB, filter, Date.now());
   const tasks = letters.flatMap((l) => (l.message.kind === "task" ? [l.message] : []));
   const events = letters.flatMap((l): EventMessage[] => (l.message.kind === "event" ? [l.message] : []));
   try {
-    await Promise.all([sendAll(env.TASKS_QUEUE, tasks), sendAll(env.EVENTS_QUEUE, events)]);
+    await Promise.all([sendTasks(env, lanes, tasks), sendAll(env.EVENTS_QUEUE, events)]);
   } catch (error) {
     await untake(
       env.DB,
@@ -53,8 +53,9 @@ export async function replayLog(env: Env, registry: Registry, slice: LogSlice, a
     Date.now(),
   );
   const toSend = pairs.filter((_, i) => decisions[i] === "send");
-  await sendAll(
-    env.TASKS_QUEUE,
+  await sendTasks(
+    env,
+    registry,
     toSend.map((p) => task(p.agent, p.event)),
   );
   const count = (d: string) => decisions.filter((x) => x === d).length;
@@ -77,7 +78,7 @@ const RESUME_OBJECTS = 32;
  * archived event held while the agent was paused), and held again if its task cannot be sent: none
  * is dropped. One whose event is nowhere stays held, logged, and counts as remaining.
  */
-export async function releaseHeldDeliveries(env: Env, agent: string, rounds = 20, perRound = 500) {
+export async function releaseHeldDeliveries(env: Env, lanes: Lanes, agent: string, rounds = 20, perRound = 500) {
   let released = 0;
   let afterRowid = 0;
   let unresolved = 0;
@@ -98,8 +99,9 @@ export async function releaseHeldDeliveries(env: Env, agent: string, rounds = 20
     const marked = await markReleased(env.DB, agent, found);
     const toSend = found.filter((f) => marked.has(eventKey(f)));
     try {
-      await sendAll(
-        env.TASKS_QUEUE,
+      await sendTasks(
+        env,
+        lanes,
         toSend.map((f) => task(agent, f.event)),
       );
     } catch (error) {

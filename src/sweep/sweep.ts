@@ -5,7 +5,7 @@
 import { CLAIM_LEASE_MS } from "../db/runs";
 import { z } from "zod";
 import type { Envelope, TaskMessage } from "../bus/envelope";
-import { sendAll } from "../bus/publish";
+import { sendTasks } from "../bus/publish";
 import { matchesPattern, subscribersOf } from "../bus/subscriptions";
 import { settings } from "../config";
 import { HealReportSchema, type HealReport } from "../coordinator/heal";
@@ -111,7 +111,7 @@ export async function sweep(env: Env, registry: Registry, options: SweepOptions 
   }
   const lost = [...taken.logged, ...fromArchive];
   try {
-    await sendAll(env.TASKS_QUEUE, lost.map(toTask));
+    await sendTasks(env, registry, lost.map(toTask));
     counts.deliveries.repaired = lost.length;
   } catch (error) {
     logError("sweep.send_failed", { kind: "deliveries", count: lost.length }, error);
@@ -225,7 +225,7 @@ async function routeAgain(
       const c = byKey.get(`${d.event_source} ${d.event_id}`);
       return c && !d.held ? [{ kind: "task", agent: d.agent, event: c.event, receivedAt: now }] : [];
     });
-    await sendAll(env.TASKS_QUEUE, tasks);
+    await sendTasks(env, registry, tasks);
     return { repaired: new Set(written.map((d) => `${d.event_source} ${d.event_id}`)).size, failed: [] };
   } catch (error) {
     // Deliveries written but not sent are picked up as lost deliveries after the grace period.

@@ -104,8 +104,11 @@ describe("the console in a browser", () => {
     const summary = page.locator("#wf-summary");
     expect(await summary.textContent()).toContain("awaiting_approval");
     expect(await page.locator("#wf-deadline").textContent()).toMatch(/Answer before .* left/);
-    const runs = page.locator("#wf-tree table.runs tbody tr");
+    const runs = page.locator('#wf-tree li[data-type="order.placed"] > table.runs tbody tr');
     await expect.poll(() => runs.count(), WAIT).toBe(3);
+    // The review request goes to the ops channel, a destination: off here (no URL), so skipped.
+    const ops = page.locator('#wf-tree tr[data-agent="ops-channel"]');
+    await expect.poll(() => ops.textContent(), WAIT).toContain("OPS_SLACK_WEBHOOK_URL is not set");
     const fraud = page.locator('#wf-tree tr[data-agent="fraud-screen"]');
     expect(await fraud.textContent()).toContain("triage");
     expect(await fraud.textContent()).toContain("claude-haiku-5-5");

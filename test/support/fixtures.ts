@@ -5,6 +5,7 @@ import { agents, sources, workflows } from "../../agents";
 import { capabilities } from "../../agents/capabilities";
 import { desk, librarian, libraryCapabilities, libraryCatalog, loan } from "./library-domain";
 import { defineCatalog, external, internal } from "../../src/bus/catalog";
+import { defineDestination } from "../../src/destinations/define";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
 import { DeadLetter } from "../../src/runtime/errors";
@@ -23,6 +24,8 @@ export const testCatalog = defineCatalog({
   "test.paced.done": internal(z.object({ ms: z.number() })),
   // Nobody subscribes: logged and listed as unrouted.
   "test.unheard": external(z.object({ n: z.number() })),
+  // Delivered to the fixture destination below (test/destinations-queue.test.ts).
+  "test.outbound": external(z.object({ n: z.number() })),
 });
 const defineAgent = agentDefiner(testCatalog);
 
@@ -112,11 +115,24 @@ export const dawdler = defineAgent({
   },
 });
 
+/** A signed-CloudEvents receiver at TEST_OUTBOUND_URL (vitest.config.mts); the tests answer for it. */
+export const outbound = defineDestination({
+  name: "test-outbound",
+  description: "A receiver the tests play.",
+  types: ["test.outbound"],
+  url: "TEST_OUTBOUND_URL",
+  format: { kind: "cloudevents", secret: "TEST_OUTBOUND_SECRET" },
+  timeoutMs: 500,
+  circuitFailures: 3,
+  circuitCooldownMs: 300,
+});
+
 /** The example app, the misbehaving fixtures, and a second domain (test/support/library-domain.ts). */
 export const testRegistry = defineRegistry({
   catalog: { ...testCatalog, ...libraryCatalog },
   agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler, librarian, desk],
   workflows: [...workflows, loan],
   sources,
+  destinations: [outbound],
   capabilities: (env) => ({ ...capabilities(env), ...libraryCapabilities() }),
 });

@@ -8,8 +8,10 @@ import { badge, duration, errorText, h, money } from "./dom.js";
  * @typedef {{ model: string, tier: string | null, escalated: boolean, escalationReason: string | null,
  *   budgetLimited: boolean, costMicros: number }} RunModel
  * @typedef {{ attempt: number, status: string, startedAt: number, finishedAt: number, error?: string, costMicros?: number }} Attempt
+ * @typedef {{ status?: number, skipped?: string, webhookId: string, excerpt?: string }} Delivery
  * @typedef {{ agent: string, status: string, attempt: number, startedAt: number, finishedAt: number | null,
  *   latencyMs: number | null, model: RunModel | null, calls?: ModelCall[], attempts?: Attempt[], error: unknown,
+ *   output?: { delivery?: Delivery } | null,
  *   violations?: { kind: string, detail: string }[] }} Run
  */
 
@@ -22,6 +24,7 @@ export const confidence = (r) => {
 /** @param {Run} r */
 function row(r) {
   const m = r.model;
+  const delivery = r.output?.delivery;
   const escalated = m?.escalated ? `yes${m.escalationReason ? `: ${m.escalationReason}` : ""}` : m ? "no" : "—";
   return h(
     "tr",
@@ -29,8 +32,12 @@ function row(r) {
     h("td", {}, r.agent),
     h("td", {}, badge(r.status)),
     h("td", { class: "num" }, r.attempt),
-    h("td", {}, m ? (m.tier ?? "—") : "rules", m?.budgetLimited ? " (budget-limited)" : ""),
-    h("td", {}, m ? h("code", {}, m.model) : "—"),
+    h("td", {}, m ? (m.tier ?? "—") : delivery ? "delivery" : "rules", m?.budgetLimited ? " (budget-limited)" : ""),
+    h(
+      "td",
+      { title: delivery?.excerpt },
+      m ? h("code", {}, m.model) : delivery ? (delivery.skipped ?? `HTTP ${delivery.status ?? "?"}`) : "—",
+    ),
     h("td", {}, escalated),
     h("td", { class: "num" }, confidence(r)),
     h("td", { class: "num" }, m ? money(m.costMicros) : "—"),

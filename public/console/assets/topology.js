@@ -8,10 +8,10 @@ import { Graph, layout } from "./vendor/dagre.esm.js";
 
 /**
  * @typedef {{ runs: number, failed: number, deadLettered: number, running: number, errorRate: number, p50LatencyMs: number | null }} Health
- * @typedef {{ name: string, description?: string, subscribes: string[], emits: string[], modelBacked: boolean, paused: boolean, health: Health }} Agent
+ * @typedef {{ name: string, description?: string, subscribes: string[], emits: string[], modelBacked: boolean, destination?: boolean, paused: boolean, health: Health }} Agent
  * @typedef {{ name: string, description?: string, startsOn: string, joins: string[], emits: string[], deadlineMs: number, approval: boolean }} Workflow
  * @typedef {{ since: number, agents: Agent[], workflows: Workflow[], types: { type: string, publishers: "external" | "internal" }[], cycles: string[][] }} Topology
- * @typedef {{ id: string, kind: "type" | "agent" | "workflow", lines: string[], classes: string[], title: string }} Node
+ * @typedef {{ id: string, kind: "type" | "agent" | "workflow" | "destination", lines: string[], classes: string[], title: string }} Node
  */
 
 const line = byId("topo-status", HTMLElement);
@@ -70,8 +70,11 @@ function graphOf(t) {
     const failing = a.health.runs > 0 && a.health.errorRate >= 0.1;
     nodes.set(id, {
       id,
-      kind: "agent",
-      lines: [`${a.name}${a.modelBacked ? " ◆" : ""}${a.paused ? " (paused)" : ""}`, healthLine(a)],
+      kind: a.destination ? "destination" : "agent",
+      lines: [
+        `${a.destination ? "→ " : ""}${a.name}${a.modelBacked ? " ◆" : ""}${a.paused ? " (paused)" : ""}`,
+        healthLine(a),
+      ],
       classes: [a.paused ? "paused" : "", failing ? "failing" : ""],
       title: `${a.description ?? a.name}${a.modelBacked ? " · model-backed" : ""}`,
     });
@@ -182,7 +185,7 @@ function drawTables(t) {
       return h(
         "tr",
         { "data-agent": a.name },
-        h("td", { title: a.description }, a.name, a.modelBacked ? " ◆" : ""),
+        h("td", { title: a.description }, a.name, a.modelBacked ? " ◆" : "", a.destination ? " (destination)" : ""),
         h("td", {}, a.subscribes.join(", ")),
         h("td", {}, a.emits.join(", ") || "—"),
         h("td", { class: "num" }, a.health.runs, a.health.running ? ` (${a.health.running} running)` : ""),

@@ -13,9 +13,9 @@ export function topologyPage(csrf: string) {
       </p>
       <p class="hint legend">
         <span class="key key-type">event type</span> <span class="key key-agent">agent</span>{" "}
-        <span class="key key-workflow">workflow</span> <span class="key key-paused">paused agent</span>{" "}
-        <span class="key key-cycle">subscription cycle</span> · arrows: a type to who hears it, an agent or a workflow
-        to what it emits. Counts are the last 24 hours.
+        <span class="key key-workflow">workflow</span> <span class="key key-destination">→ destination</span>{" "}
+        <span class="key key-paused">paused agent</span> <span class="key key-cycle">subscription cycle</span> · arrows:
+        a type to who hears it, an agent or a workflow to what it emits. Counts are the last 24 hours.
       </p>
       <figure id="topo-graph" class="graph"></figure>
       <section id="topo-cycles" hidden>
