@@ -78,7 +78,7 @@ try {
     ["topology", "/console/topology", "#topo-graph svg"],
     ["costs", "/console/costs", "#costs-days tbody tr"],
     ["anomalies", "/console/anomalies", "#anomaly-unrouted .status"],
-    ["api", "/console/api", "#api-status"],
+    ["api", "/console/api", "#api-reference section.operation"],
   ];
   for (const [name, url, ready] of shots) {
     await page.goto(`${server.url}${url}`);

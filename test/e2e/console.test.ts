@@ -239,6 +239,14 @@ describe("the console in a browser", () => {
       await page.goto(url(path));
       await page.waitForLoadState("networkidle");
     }
+    // The API reference is the OpenAPI document as a page: every operation, its parameters, a curl line.
+    await page.goto(url("/console/api"));
+    await expect.poll(() => page.locator("#api-status").textContent(), WAIT).toMatch(/^\d+ operations$/);
+    const op = page.locator('#api-reference section.operation[data-op="GET /v1/events/{id}"]');
+    expect(await op.textContent()).toContain("source");
+    expect(await op.locator("pre.curl").textContent()).toContain("Authorization: Bearer $ADMIN_TOKEN");
+    await page.fill("#api-reference nav input", "dead-letters");
+    expect(await page.locator('#api-reference section.operation[data-op="GET /v1/health"]').isHidden()).toBe(true);
     // Anomalies and costs fill every section from the API: the approved order's model runs cost
     // something, and the dead letter replayed above left its duplicate-free trail.
     await page.goto(url("/console/anomalies"));
