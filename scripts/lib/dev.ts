@@ -63,6 +63,14 @@ export function applyMigrations(persistTo?: string): string {
   return migrationSummary(output);
 }
 
+/** Runs a SQL file against the local D1 (the benchmarks' seed data). */
+export function executeSql(file: string, persistTo?: string): void {
+  const args = ["d1", "execute", "DB", "--local", "--file", file, ...(persistTo ? ["--persist-to", persistTo] : [])];
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: quietEnv, encoding: "utf8" });
+  if (result.status !== 0)
+    throw new Error(`wrangler ${args.join(" ")} failed (${result.status}):\n${result.stdout}${result.stderr}`);
+}
+
 /** One line from `wrangler d1 migrations apply` output: how many were applied, and the latest. */
 export function migrationSummary(output: string): string {
   if (/No migrations to apply/.test(output)) return "up to date";

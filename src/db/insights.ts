@@ -78,7 +78,7 @@ export async function costs(db: D1Database, since: number) {
       .prepare(
         `SELECT e.correlation_id, SUM(r.cost_micros) AS cost, COUNT(*) AS runs
            FROM agent_runs r JOIN events e ON e.source = r.event_source AND e.id = r.event_id
-          WHERE r.started_at >= ? AND r.cost_micros > 0
+          WHERE r.started_at >= ? AND r.model IS NOT NULL AND r.cost_micros > 0
           GROUP BY e.correlation_id ORDER BY cost DESC LIMIT 20`,
       )
       .bind(since),

@@ -5,7 +5,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { listensTo } from "../coordinator/define";
 import { agentHealth, costs } from "../db/insights";
-import { agentCounts } from "../db/recovery";
+import { pausedNames } from "../db/circuits";
 import { type Registry, subscriptionCycles, workflowPublishes } from "../registry";
 import { requireAdmin } from "./auth";
 import { ADMIN, api, errors, ok } from "./openapi";
@@ -88,7 +88,7 @@ export function insightRoutes(registry: Registry) {
   return api()
     .openapi(topology, async (c) => {
       const since = c.req.valid("query").since ?? Date.now() - 24 * HOUR;
-      const [health, { paused }] = await Promise.all([agentHealth(c.env.DB, since), agentCounts(c.env.DB)]);
+      const [health, paused] = await Promise.all([agentHealth(c.env.DB, since), pausedNames(c.env.DB)]);
       const idle = { runs: 0, failed: 0, deadLettered: 0, running: 0, errorRate: 0, p50LatencyMs: null };
       return c.json(
         {
@@ -100,7 +100,7 @@ export function insightRoutes(registry: Registry) {
             emits: [...a.emits],
             modelBacked: a.model !== undefined,
             destination: a.destination !== undefined,
-            paused: paused.get(a.name)?.paused === 1,
+            paused: paused.has(a.name),
             health: health.get(a.name) ?? idle,
           })),
           workflows: registry.workflows.map((w) => ({
