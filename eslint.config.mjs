@@ -76,6 +76,7 @@ export default tseslint.config(
     "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|archive|models|console)(/|$)",
     "sources verify and map webhooks, then hand them to ingest: nothing downstream",
   ),
+  ...layer("src/alerts/**", "^\\.\\./(?!log$|bus/)", "alerts are events: they import only the bus and the log"),
   ...layer(
     "src/destinations/**",
     "^\\.\\./(consumers|runtime|coordinator|sweep|http|worker|archive|models|console|sources|registry|db)(/|$)",

@@ -25,6 +25,9 @@ export default defineConfig(async () => {
             TRIAGE_MODEL: "claude-haiku-5-5",
             ESCALATION_MODEL: "claude-sonnet-5-5",
             MODEL_PRICES: "",
+            // High, so that tests recording many dead letters (test/d1-limits.test.ts) raise no alert
+            // as a side effect: work left running after a file's last test hangs the pool when silent.
+            ALERT_DEAD_LETTERS: "500",
             TEST_OUTBOUND_URL: "https://receiver.test/hooks/agentwire",
             TEST_OUTBOUND_SECRET: "whsec_ZGVzdGluYXRpb24tc2VjcmV0LTAxMjM0NTY3ODk=",
           },

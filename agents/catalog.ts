@@ -2,7 +2,7 @@
 // schema of its data. `external`: business systems may send it by webhook. `internal`: only the agents
 // or workflows that declare it in `emits` may publish it, so a signed webhook cannot forge a result.
 import { z } from "zod";
-import { defineCatalog, external, internal } from "../src/define";
+import { AlertSchema, defineCatalog, external, internal } from "../src/define";
 
 const orderId = z.string().min(1).max(128);
 const userId = z.string().min(1).max(128);
@@ -102,6 +102,9 @@ export const catalog = defineCatalog({
     z.object({ orderId, reasons, risk: z.enum(["low", "medium", "high"]).optional() }),
   ),
   "order.timed_out": internal(workflowTimedOut),
+
+  // agentwire's own alerts (src/alerts): raised when something needs a person.
+  "alert.raised": internal(AlertSchema),
 
   // Human approvals, for any workflow.
   "approval.granted": internal(approvalAnswer),

@@ -6,6 +6,7 @@ import { catalog } from "../agents/catalog";
 import { type Catalog, type CatalogEntry, defineCatalog, external, internal } from "../src/bus/catalog";
 import { all, workflowDefiner } from "../src/coordinator/define";
 import { capabilities } from "../agents/capabilities";
+import { defineDestination } from "../src/destinations/define";
 import { defineRegistry } from "../src/registry";
 import { agentDefiner } from "../src/runtime/define";
 
@@ -19,6 +20,8 @@ const benchTypes: Record<string, CatalogEntry> = {
   "bench.chain3": external(Sim),
   "bench.chain8": external(Sim),
   "bench.completed": internal(z.object({ mode: z.string() })),
+  // Delivered to a local receiver by the destination below (npm run bench:deliveries).
+  "bench.outbound": external(z.object({ n: z.number().int() })),
 };
 for (const k of LINKS) {
   benchTypes[`bench.done.${k}`] = internal(Sim);
@@ -70,8 +73,18 @@ const benchWorkflow = (name: string, startsOn: string, slots: string[]) =>
     decide: () => ({ type: "bench.completed", data: { mode: name } }),
   });
 
+/** A signed-CloudEvents receiver on loopback (scripts/bench-deliveries.ts); unset URL: skipped. */
+const sink = defineDestination({
+  name: "bench-sink",
+  description: "the delivery benchmark's local receiver",
+  types: ["bench.outbound"],
+  url: "BENCH_SINK_URL",
+  format: { kind: "cloudevents", secret: "BENCH_SINK_SECRET" },
+});
+
 export const benchRegistry = defineRegistry({
   catalog: benchCatalog,
+  destinations: [sink],
   agents: [...agents, ...fanAgents, ...chainAgents],
   capabilities,
   workflows: [

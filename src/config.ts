@@ -127,6 +127,17 @@ const FIELDS = {
     parts: ["runs"],
     fix: varFix("DESTINATION_CIRCUIT_COOLDOWN_SECONDS", "seconds an open circuit waits before a probe, 1 to 3600"),
   },
+  // Alerts (src/alerts): when agentwire raises `alert.raised` for a person to look.
+  ALERT_DEAD_LETTERS: {
+    schema: int(1, 1_000_000, 10),
+    parts: ["runs"],
+    fix: varFix("ALERT_DEAD_LETTERS", "dead letters in an hour that raise an alert, 1 or more"),
+  },
+  ALERT_APPROVAL_WAIT_SECONDS: {
+    schema: int(60, 7 * 86_400, 600),
+    parts: ["runs"],
+    fix: varFix("ALERT_APPROVAL_WAIT_SECONDS", "seconds a workflow may wait for approval before an alert, 60 or more"),
+  },
   // The shipped sources' secrets (agents/sources.ts): optional, each checked here so `npm start` and
   // deploy name a malformed one; at a request each source reads its own (src/sources/secrets.ts).
   GITHUB_WEBHOOK_SECRET: sourceSecret("GITHUB_WEBHOOK_SECRET"),

@@ -7,3 +7,4 @@ export { agentDefiner, type AgentContext, type HandlerInput } from "./runtime/de
 export { DeadLetter, RetryAfter } from "./runtime/errors";
 export { defineSource, type MappedEvent, type SourceRequest } from "./sources/define";
 export { defineDestination, type SlackMessage } from "./destinations/define";
+export { AlertSchema, type Alert } from "./alerts/raise";

@@ -1,5 +1,6 @@
 // The registry: the catalog plus every agent and workflow, checked once at start-up so a
 // misdeclared one fails loudly on deploy instead of quietly at 3 a.m.
+import { ALERT_SOURCE, ALERT_TYPE } from "./alerts/raise";
 import type { Catalog } from "./bus/catalog";
 import { checkPublisher, declarations, type PublishCheck } from "./bus/catalog";
 import { matchesPattern } from "./bus/subscriptions";
@@ -111,10 +112,14 @@ export function defineRegistry(spec: {
   if (problems.length > 0) throw new Error(`invalid registry:\n- ${problems.join("\n- ")}`);
 
   const coordinated = new Set(workflows.flatMap(listensTo));
-  const declared = declarations(
-    spec.agents,
-    workflows.map((w) => ({ name: w.name, publishes: workflowPublishes(w) })),
-  );
+  // agentwire's own alerts (src/alerts) are the one publisher no agent or workflow declares.
+  const declared = new Map([
+    ...declarations(
+      spec.agents,
+      workflows.map((w) => ({ name: w.name, publishes: workflowPublishes(w) })),
+    ),
+    [ALERT_SOURCE, new Set([ALERT_TYPE])],
+  ]);
   return {
     catalog: spec.catalog,
     agents: subscribers,

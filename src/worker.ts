@@ -7,6 +7,7 @@ import { log, logError, setLogLevel } from "./log";
 import { type Registry, subscriptionCycles } from "./registry";
 import { recordDeadLetterBatch } from "./consumers/dead-letters";
 import { runTasks } from "./consumers/run";
+import { checkAlerts } from "./sweep/alerts";
 import { sweep } from "./sweep/sweep";
 
 export function createWorker(registry: Registry) {
@@ -27,7 +28,7 @@ export function createWorker(registry: Registry) {
       setLogLevel(env.LOG_LEVEL);
       if (batch.queue.endsWith("-events")) return routeEvents(batch, env, registry);
       if (batch.queue.endsWith("-tasks") || batch.queue.endsWith("-deliveries")) return runTasks(batch, env, registry);
-      if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env);
+      if (batch.queue.endsWith("-dead-letters")) return recordDeadLetterBatch(batch, env, registry.catalog);
       log("queue.unknown", { queue: batch.queue, status: "retried" });
       batch.retryAll();
     },
@@ -36,7 +37,10 @@ export function createWorker(registry: Registry) {
     // fails the invocation, so it shows.
     async scheduled(_controller, env) {
       setLogLevel(env.LOG_LEVEL);
-      const steps = { sweep: () => sweep(env, registry), archive: () => archive(env) };
+      const steps = {
+        sweep: async () => checkAlerts(env, registry, await sweep(env, registry)),
+        archive: () => archive(env),
+      };
       const failed: unknown[] = [];
       for (const [step, run] of Object.entries(steps)) {
         try {

@@ -87,7 +87,9 @@ describe("work on an archived event", () => {
     )
       .bind(event!.source, event!.id, Date.now() - 60_000)
       .run();
-    const swept = await (await post("/v1/sweep", { graceSeconds: 0 })).json<any>();
+    // No alert checks: a sweep_repaired alert logged now would sit in the log ahead of the past events
+    // the next tests log, and the archive, which goes in log order, stops at the first young event.
+    const swept = await (await post("/v1/sweep", { graceSeconds: 0, alerts: false })).json<any>();
     expect(swept.counts.deliveries.repaired).toBeGreaterThanOrEqual(1);
     await waitFor(async () => ranBy(await getEventBody(event!.id), "late-joiner") === "succeeded");
   });

@@ -146,6 +146,11 @@ describe("a destination behind the deliveries queue", () => {
     });
     expect(received.filter((r) => r.n === n)).toHaveLength(4);
     expect(await circuit()).toMatchObject({ state: "closed", failures: 0 });
+    // Opening it raised one alert for the destination, which the log holds once.
+    const { results } = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM events WHERE type = 'alert.raised' AND json_extract(envelope, '$.data.subject') = 'test-outbound' AND json_extract(envelope, '$.data.condition') = 'circuit_opened'",
+    ).all<{ n: number }>();
+    expect(results[0]?.n).toBe(1);
     expect(run.attempts.filter((a: any) => a.status === "failed")).toHaveLength(run.attempts.length - 1);
   });
 });

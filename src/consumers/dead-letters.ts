@@ -1,10 +1,13 @@
 // The dead-letter queue consumer: records each dead delivery (task or event) in D1 with its last
 // error and the original message, in one batch per queue batch.
+import { raiseAlert } from "../alerts/raise";
+import type { Catalog } from "../bus/catalog";
 import { QueueMessageSchema } from "../bus/envelope";
+import { settings } from "../config";
 import { type DeadLetter, recordDeadLetters } from "../db/dead-letters";
 import { log, logError } from "../log";
 
-export async function recordDeadLetterBatch(batch: MessageBatch, env: Env): Promise<void> {
+export async function recordDeadLetterBatch(batch: MessageBatch, env: Env, catalog: Catalog): Promise<void> {
   const letters: DeadLetter[] = [];
   for (const message of batch.messages) {
     const parsed = QueueMessageSchema.safeParse(message.body);
@@ -28,4 +31,33 @@ export async function recordDeadLetterBatch(batch: MessageBatch, env: Env): Prom
     });
   }
   batch.ackAll();
+  if (letters.length > 0) await alertOnDeadLetters(env, catalog);
+}
+
+const HOUR = 3_600_000;
+
+/** Dead letters over ALERT_DEAD_LETTERS in the hour so far: one alert for the hour. */
+async function alertOnDeadLetters(env: Env, catalog: Catalog): Promise<void> {
+  try {
+    const now = Date.now();
+    const since = Math.floor(now / HOUR) * HOUR;
+    const row = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM dead_letters WHERE status = 'dead' AND recorded_at >= ?",
+    )
+      .bind(since)
+      .first<{ n: number }>();
+    const threshold = settings(env, "runs").ALERT_DEAD_LETTERS;
+    const n = row?.n ?? 0;
+    if (n < threshold) return;
+    await raiseAlert(env, catalog, {
+      condition: "dead_letters",
+      subject: "dead-letters",
+      severity: "critical",
+      summary: `${n} deliveries dead-lettered this hour (threshold ${threshold}): see the dead letters`,
+      details: { count: n, threshold },
+      at: now,
+    });
+  } catch (error) {
+    logError("alert.check_failed", { condition: "dead_letters" }, error);
+  }
 }

@@ -1,6 +1,8 @@
 // A destination's delivery as the run consumer sees it: the circuit breaker's gate, one HTTP attempt
 // (src/destinations/deliver.ts), then the circuit's count. While the circuit is open nothing calls the
 // receiver: the delivery waits out the cooldown in the queue, and after it one delivery probes.
+import { raiseAlert } from "../alerts/raise";
+import type { Catalog } from "../bus/catalog";
 import type { Envelope } from "../bus/envelope";
 import { circuitFailed, circuitGate, circuitSucceeded } from "../db/circuits";
 import type { Destination, Limits } from "../destinations/define";
@@ -21,7 +23,12 @@ export type DeliveryOutcome =
   { ok: true; delivery: DeliveryRecord } | { ok: false; message: string; retryable: boolean; delaySeconds?: number };
 
 /** Slack-style URLs hold their secret in the path, so the log names the destination only. */
-export async function deliverOne(env: Env, d: Destination, event: Envelope): Promise<DeliveryOutcome> {
+export async function deliverOne(
+  env: Env,
+  catalog: Catalog,
+  d: Destination,
+  event: Envelope,
+): Promise<DeliveryOutcome> {
   const limits = limitsOf(env, d);
   const gate = await circuitGate(env.DB, d.name, Date.now(), limits.circuitCooldownMs, limits.timeoutMs + 5000);
   if (!gate.pass) {
@@ -34,7 +41,7 @@ export async function deliverOne(env: Env, d: Destination, event: Envelope): Pro
     };
   }
   const result = await deliver(env, d, event, undefined, limits.timeoutMs);
-  await count(env, d, limits, result, gate.probe, gate.dirty).catch((error: unknown) =>
+  await count(env, catalog, d, limits, result, gate.probe, gate.dirty).catch((error: unknown) =>
     logError("destination.circuit_unrecorded", { destination: d.name }, error),
   );
   log("destination.delivery", {
@@ -70,7 +77,15 @@ export async function deliverOne(env: Env, d: Destination, event: Envelope): Pro
 }
 
 /** The circuit's count: a receiver down counts toward opening it; a delivered attempt resets it. */
-async function count(env: Env, d: Destination, limits: Limits, result: DeliveryResult, probe: boolean, dirty: boolean) {
+async function count(
+  env: Env,
+  catalog: Catalog,
+  d: Destination,
+  limits: Limits,
+  result: DeliveryResult,
+  probe: boolean,
+  dirty: boolean,
+) {
   if (result.ok) {
     if (result.skipped || !dirty) return;
     const { reset } = await circuitSucceeded(env.DB, d.name, Date.now());
@@ -86,5 +101,15 @@ async function count(env: Env, d: Destination, limits: Limits, result: DeliveryR
       failures,
       cooldownMs: limits.circuitCooldownMs,
     });
+    // Not when a probe fails: the circuit was open already, and this window has its alert.
+    if (!probe) {
+      await raiseAlert(env, catalog, {
+        condition: "circuit_opened",
+        subject: d.name,
+        severity: "critical",
+        summary: `destination ${d.name} stopped answering: circuit opened after ${failures} failed attempts`,
+        details: { failures, cooldownMs: limits.circuitCooldownMs, error: result.ok ? null : result.message },
+      });
+    }
   }
 }

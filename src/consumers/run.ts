@@ -262,7 +262,7 @@ async function runOne(
     return timed({ ok: false, message: `no agent named "${task.body.agent}" is registered`, retryable: false });
   const event = task.body.event;
   if (agent.destination) {
-    const delivered = await deliverOne(env, agent.destination, event).catch((error: unknown) => ({
+    const delivered = await deliverOne(env, registry.catalog, agent.destination, event).catch((error: unknown) => ({
       ok: false as const,
       message: errorMessage(error),
       retryable: true,

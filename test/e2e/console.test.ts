@@ -252,7 +252,7 @@ describe("the console in a browser", () => {
     await page.goto(url("/console/anomalies"));
     await page.waitForLoadState("networkidle");
     const statuses = await page.locator("section [role=status]").allTextContents();
-    expect(statuses.length).toBe(8);
+    expect(statuses.length).toBe(9);
     for (const text of statuses) expect(text).not.toMatch(/Loading|HTTP/);
     await page.goto(url("/console/costs"));
     await page.waitForLoadState("networkidle");

@@ -175,6 +175,12 @@ describe("destinations against a real receiver", () => {
     expect(await circuit()).toBe("closed");
     const waited = (await Promise.all(orders.map(fulfilmentRun))).flatMap((r) => r?.attempts ?? []);
     expect(waited.some((a) => a.error?.startsWith("circuit open"))).toBe(true);
+    // The ops channel was paged once that fulfilment stopped answering, however many deliveries failed.
+    const paged = () =>
+      hits.filter((h) => h.path.startsWith("/slack/") && JSON.stringify(h.body).includes("circuit_opened, fulfilment"));
+    await expect.poll(() => paged().length, WAIT).toBe(1);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(paged()).toHaveLength(1);
   });
 
   it("tells the ops channel, as a Slack-style message, about an order that waits for a person", async () => {

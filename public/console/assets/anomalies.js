@@ -26,6 +26,24 @@ const correlation = (id) => (typeof id === "string" && id ? workflowLink(id) : "
 
 /** @type {Record<string, { path: string, key: string, columns: Columns }>} */
 const LISTS = {
+  alerts: {
+    path: "/v1/events?type=alert.raised",
+    key: "events",
+    columns: {
+      head: ["Raised", "Severity", "Condition", "Subject", "What", "Window from"],
+      cells: (r) => {
+        const data = obj(obj(r.event).data);
+        return [
+          time(t(r.receivedAt)),
+          badge(s(data.severity)),
+          s(data.condition),
+          s(data.subject),
+          s(data.summary),
+          time(t(data.windowStart)),
+        ];
+      },
+    },
+  },
   unrouted: {
     path: "/v1/unrouted",
     key: "unrouted",

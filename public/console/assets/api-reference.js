@@ -1,322 +1,398 @@
 // The API reference: GET /openapi.json (public, generated from the zod schemas the routes validate
-// with) rendered as DOM: a contents list per resource, then each operation with its parameters,
-// body, answers and a curl line; named schemas once at the end, linked from wherever they are used.
+// with) rendered as DOM: how to authenticate, contents per resource, then each operation with its
+// parameters, body, answers and a curl line; named schemas once at the end, linked from their uses.
 import { describe } from "./api.js";
 import { byId, h, say } from "./dom.js";
 
 /** @typedef {Record<string, unknown>} Obj */
+/** @typedef {{ method: string, path: string, op: Obj, id: string, secured: boolean, words: string }} Op */
 
 const line = byId("api-status", HTMLElement);
 const root = byId("api-reference", HTMLElement);
 const METHODS = ["get", "post", "put", "patch", "delete"];
+const REF = "#/components/schemas/";
+const LOCK = "Needs the admin token (or a console session)";
+const AUTH = "Authorization: Bearer $ADMIN_TOKEN";
+const JOIN = { anyOf: " | ", oneOf: " | ", allOf: " & " };
+const BOUNDS = { minimum: "≥", maximum: "≤", minLength: "length ≥", maxLength: "length ≤", maxItems: "items ≤" };
 
 /** @param {unknown} v @returns {v is Obj} */
 const isObj = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
 /** @param {unknown} v @param {string} k @returns {Obj} */
-const obj = (v, k) => (isObj(v) && isObj(v[k]) ? /** @type {Obj} */ (v[k]) : {});
+const obj = (v, k) => (isObj(v) && isObj(v[k]) ? v[k] : {});
 /** @param {unknown} v @param {string} k @returns {unknown[]} */
 const list = (v, k) => (isObj(v) && Array.isArray(v[k]) ? /** @type {unknown[]} */ (v[k]) : []);
 /** @param {unknown} v @param {string} k */
 const text = (v, k) => (isObj(v) && typeof v[k] === "string" ? /** @type {string} */ (v[k]) : "");
+/** @param {unknown} v @param {string} k */
+const has = (v, k) => isObj(v) && k in v;
+/** @param {unknown} v */
+const json = (v) => JSON.stringify(v) ?? "undefined";
 
 /** An id for an anchor: letters, digits and dashes only. @param {string} s */
 const anchor = (s) =>
   s
     .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-|-$/g, "");
-/** @param {string} ref */
-const refName = (ref) => ref.replace("#/components/schemas/", "");
+    .match(/[a-z0-9]+/g)
+    ?.join("-") ?? "";
 
-/**
- * A schema as a short type expression, with links to named schemas.
- * @param {unknown} s
- * @returns {(Node | string)[]}
- */
+/** The named schemas, filled by render(). @type {Obj} */
+let named = {};
+/** The name a $ref points at ("" when there is none). @param {unknown} s */
+const refName = (s) => (text(s, "$ref").startsWith(REF) ? text(s, "$ref").slice(REF.length) : "");
+/** @param {string} name */
+const refLink = (name) => h("a", { href: `#schema-${anchor(name)}` }, name);
+
+/** A schema as a short type expression, with links to named schemas. @param {unknown} s @returns {(Node | string)[]} */
 function typeOf(s) {
   if (!isObj(s)) return ["any"];
-  const ref = text(s, "$ref");
-  if (ref) return [h("a", { href: `#schema-${anchor(refName(ref))}` }, refName(ref))];
-  for (const k of ["anyOf", "oneOf", "allOf"]) {
+  if (refName(s)) return [refLink(refName(s))];
+  for (const [k, sep] of Object.entries(JOIN)) {
     const parts = list(s, k);
-    if (parts.length > 0) return parts.flatMap((p, i) => [i ? (k === "allOf" ? " & " : " | ") : "", ...typeOf(p)]);
+    if (parts.length > 0) return parts.flatMap((p, i) => [i ? sep : "", ...typeOf(p)]);
   }
-  if (Array.isArray(s.enum)) return [s.enum.map((e) => JSON.stringify(e)).join(" | ")];
-  if ("const" in s) return [JSON.stringify(s.const)];
+  if (Array.isArray(s.enum)) return [s.enum.map(json).join(" | ")];
+  if ("const" in s) return [json(s.const)];
   const types = Array.isArray(s.type)
     ? s.type.map(String)
-    : [text(s, "type") || (isObj(s.properties) ? "object" : "any")];
+    : [text(s, "type") || (has(s, "properties") ? "object" : "any")];
   return types.flatMap((t, i) => {
     const sep = i ? " | " : "";
     if (t === "array") return [sep, ...typeOf(s.items), "[]"];
-    if (t === "object" && isObj(s.additionalProperties)) return [sep, "record of ", ...typeOf(s.additionalProperties)];
-    return [sep, t];
+    if (t === "object" && !has(s, "properties") && isObj(s.additionalProperties))
+      return [sep, "record of ", ...typeOf(s.additionalProperties)];
+    return [sep, t + (text(s, "format") ? ` (${text(s, "format")})` : "")];
   });
 }
 
+/** The small print of a schema: default, bounds, example (allowed values are in its type). @param {unknown} s */
+function facts(s) {
+  if (!isObj(s)) return "";
+  const out = Object.entries(BOUNDS).flatMap(([k, word]) => (typeof s[k] === "number" ? [`${word} ${s[k]}`] : []));
+  if ("default" in s) out.unshift(`default ${json(s.default)}`);
+  if (text(s, "pattern")) out.push(`pattern ${text(s, "pattern")}`);
+  if ("example" in s) out.push(`e.g. ${json(s.example)}`);
+  if (s.additionalProperties === false) out.push("no other fields");
+  return out.join(" · ");
+}
+
+/** Prose with its `code` spans as <code>. @param {string} s */
+const prose = (s) => s.split("`").map((part, i) => (i % 2 ? h("code", {}, part) : part));
+
+/** A description, then the small print. @param {unknown} s @param {string} [said] */
+function about(s, said = text(s, "description")) {
+  const small = facts(s);
+  if (!said && !small) return null;
+  return h("span", { class: "desc" }, ...prose(said), said && small ? " · " : "", small);
+}
+
 /**
- * An object schema's fields as a table (nested objects inline, one level deep per row).
- * @param {unknown} s
- * @param {number} depth
- * @returns {HTMLElement | null}
+ * The fields inside a schema as a nested list: properties, other keys, inline variants and array
+ * items. Named schemas stay links (each is listed once below), so a recursive one cannot loop.
+ * @param {unknown} s @param {number} depth @returns {HTMLElement | null}
  */
-function fields(s, depth = 0) {
-  if (!isObj(s) || depth > 3) return null;
-  const props = obj(s, "properties");
-  const names = Object.keys(props);
-  if (names.length === 0) return null;
+function tree(s, depth = 0) {
+  if (!isObj(s) || refName(s) || depth > 8) return null;
+  if (text(s, "type") === "array" || list(s, "type").includes("array")) return tree(s.items, depth);
   const required = new Set(list(s, "required").map(String));
-  return h(
-    "table",
-    { class: "data fields" },
-    h(
-      "tbody",
-      {},
-      ...names.map((name) => {
-        const p = props[name];
-        const nested = isObj(p) && !text(p, "$ref") ? fields(p.type === "array" ? p.items : p, depth + 1) : null;
-        return h(
-          "tr",
-          {},
-          h("td", {}, h("code", {}, name), required.has(name) ? "" : h("span", { class: "muted" }, " optional")),
-          h("td", {}, h("code", {}, ...typeOf(p))),
-          h(
-            "td",
-            {},
-            text(p, "description"),
-            isObj(p) && "default" in p ? ` Default ${JSON.stringify(p.default)}.` : "",
-            nested,
-          ),
-        );
-      }),
-    ),
+  const rows = Object.entries(obj(s, "properties")).map(([name, p]) =>
+    field(h("code", {}, name), required.has(name) ? "required" : "optional", p, depth),
   );
+  // Other keys get a row beside named ones, or when they hold fields; else "record of X" says it all.
+  const extra = s.additionalProperties;
+  if (isObj(extra) && Object.keys(extra).length > 0 && (rows.length > 0 || tree(extra, depth + 1)))
+    rows.push(field(h("code", { class: "muted" }, "[any key]"), "optional", extra, depth));
+  for (const k of ["anyOf", "oneOf", "allOf"])
+    list(s, k).forEach((variant, i) => {
+      if (tree(variant, depth + 1))
+        rows.push(field(h("span", { class: "muted" }, k === "allOf" ? "and" : `variant ${i + 1}`), "", variant, depth));
+    });
+  return rows.length > 0 ? h("ul", { class: "schema-tree" }, ...rows) : null;
 }
 
-/** @param {unknown} s */
-const schemaBlock = (s) => h("div", { class: "schema" }, h("code", {}, ...typeOf(s)), fields(s));
+/** One field of a tree. @param {Node} name @param {string} need "required", "optional" or "" @param {unknown} p @param {number} depth */
+const field = (name, need, p, depth) =>
+  h(
+    "li",
+    {},
+    name,
+    " ",
+    h("code", { class: "type" }, ...typeOf(p)),
+    need ? h("span", { class: need === "required" ? "required" : "muted" }, ` ${need}`) : null,
+    " ",
+    about(p),
+    tree(p, depth + 1),
+  );
 
-/** The JSON schema of a body or answer (JSON first, else any). @param {unknown} holder */
-function contentSchema(holder) {
-  const content = obj(holder, "content");
-  const json = content["application/json"] ?? Object.values(content)[0];
-  return isObj(json) ? json.schema : undefined;
+/** A schema: its type, what it says of itself, its fields; a named one opened if `open`. @param {unknown} s @param {boolean} open */
+function schemaView(s, open) {
+  const name = refName(s);
+  const shown = name && open ? named[name] : s;
+  return h("div", { class: "schema" }, h("code", { class: "type" }, ...typeOf(s)), " ", about(shown), tree(shown));
 }
 
 /**
- * @param {string} method
- * @param {string} path
- * @param {Obj} op
+ * A value that fits a schema, for the curl line: its example, default or a placeholder per type.
+ * Only required fields; refs are followed once each, so a recursive schema ends.
+ * @param {unknown} s @param {Set<string>} seen @returns {unknown}
  */
-function curlOf(method, path, op) {
-  const secured = list(op, "security").length > 0;
-  const body = obj(op, "requestBody");
-  const example = isObj(contentSchema(body)) ? /** @type {Obj} */ (contentSchema(body)).example : undefined;
-  const parts = [`curl${method === "get" ? "" : ` -X ${method.toUpperCase()}`}`];
-  if (secured) parts.push(`-H "Authorization: Bearer $ADMIN_TOKEN"`);
-  if (Object.keys(body).length > 0)
-    parts.push(`-H 'content-type: application/json' -d '${example ? JSON.stringify(example) : "{…}"}'`);
-  parts.push(`"$AGENTWIRE${path}"`);
+function sample(s, seen = new Set()) {
+  if (!isObj(s)) return null;
+  for (const k of ["example", "default", "const"]) if (k in s) return s[k];
+  if (Array.isArray(s.enum)) return s.enum[0];
+  const name = refName(s);
+  if (name) return seen.has(name) ? null : sample(named[name], new Set([...seen, name]));
+  const variant = list(s, "anyOf")[0] ?? list(s, "oneOf")[0];
+  if (variant) return sample(variant, seen);
+  const all = list(s, "allOf");
+  if (all.length > 0) return Object.assign({}, ...all.map((p) => sample(p, seen)).filter(isObj));
+  const type = Array.isArray(s.type) ? s.type.map(String).find((t) => t !== "null") : text(s, "type");
+  if (type === "array") return [sample(s.items, seen)];
+  if (type === "string") return text(s, "format") === "date-time" ? new Date(0).toISOString() : "string";
+  if (type === "integer" || type === "number") return typeof s.minimum === "number" ? s.minimum : 0;
+  if (type === "boolean") return false;
+  if (type === "object" || has(s, "properties")) {
+    const props = obj(s, "properties");
+    const keys = list(s, "required").map(String);
+    // None required (e.g. "at least one of"): show the first, so the line says what goes there.
+    return Object.fromEntries(
+      (keys.length ? keys : Object.keys(props).slice(0, 1)).map((k) => [k, sample(props[k], seen)]),
+    );
+  }
+  return null;
+}
+
+/** @param {Op} o */
+function curlOf(o) {
+  const params = list(o.op, "parameters").filter(isObj);
+  const query = params
+    .filter((p) => p.in === "query" && p.required)
+    .map((p) => `${text(p, "name")}={${text(p, "name")}}`);
+  const url = `${location.origin}${o.path}${query.length ? `?${query.join("&")}` : ""}`;
+  const parts = [`curl${o.method === "get" ? "" : ` -X ${o.method.toUpperCase()}`} "${url}"`];
+  if (o.secured) parts.push(`-H "${AUTH}"`);
+  for (const p of params)
+    if (p.in === "header" && p.required) parts.push(`-H "${text(p, "name")}: {${text(p, "name")}}"`);
+  const body = obj(o.op, "requestBody");
+  if (Object.keys(body).length > 0) {
+    const [type = "application/json", media] = Object.entries(obj(body, "content"))[0] ?? [];
+    const example = isObj(media) && "example" in media ? media.example : sample(obj(media, "schema"));
+    parts.push(`-H "content-type: ${type}"`, `-d '${json(example ?? {}).replaceAll("'", "'\\''")}'`);
+  }
   return parts.join(" \\\n  ");
 }
 
-/**
- * @param {string} method
- * @param {string} path
- * @param {Obj} op
- */
-function operation(method, path, op) {
-  const id = `op-${method}-${anchor(path)}`;
-  const params = list(op, "parameters").filter(isObj);
-  const body = obj(op, "requestBody");
-  const responses = obj(op, "responses");
-  const secured = list(op, "security").length > 0;
+/** @param {Obj[]} params */
+const paramTable = (params) =>
+  h(
+    "table",
+    { class: "data params" },
+    h("thead", {}, h("tr", {}, ...["Name", "In", "Required", "Type", "Description"].map((t) => h("th", {}, t)))),
+    h(
+      "tbody",
+      {},
+      ...params.map((p) =>
+        h(
+          "tr",
+          {},
+          ...[
+            h("code", {}, text(p, "name")),
+            text(p, "in"),
+            p.required ? "yes" : "no",
+            h("code", {}, ...typeOf(p.schema)),
+          ].map((cell) => h("td", {}, cell)),
+          h("td", { class: "desc" }, about(p.schema, text(p, "description") || text(p.schema, "description"))),
+        ),
+      ),
+    ),
+  );
+
+/** One response: its status, what it means, its shape (opened for a success). @param {string} status @param {unknown} r */
+function answer(status, r) {
+  const ok = status.startsWith("2");
+  const content = obj(r, "content");
+  const media = content["application/json"] ?? Object.values(content)[0];
+  const schema = obj(media, "schema");
+  const shape = ok ? schemaView(schema, true) : h("span", {}, " · ", h("code", { class: "type" }, ...typeOf(schema)));
+  const badge = h("span", { class: "badge", "data-status": ok ? "succeeded" : "failed" }, status);
+  return h("li", {}, badge, " ", ...prose(text(r, "description")), has(media, "schema") ? shape : null);
+}
+
+/** @param {Op} o */
+function operation(o) {
+  const params = list(o.op, "parameters").filter(isObj);
+  const body = obj(o.op, "requestBody");
   return h(
     "section",
-    { class: "operation", id, "data-op": `${method.toUpperCase()} ${path}` },
-    h(
-      "h3",
-      {},
-      h("span", { class: `method ${method}` }, method.toUpperCase()),
-      " ",
-      h("code", {}, path),
-      secured ? h("span", { class: "lock", title: "Needs the admin token or a console session" }, "admin") : "",
-    ),
-    h("p", {}, text(op, "summary")),
-    text(op, "description") ? h("p", { class: "hint" }, text(op, "description")) : null,
-    params.length > 0
+    { class: "operation", id: o.id, "data-op": `${o.method.toUpperCase()} ${o.path}` },
+    h("h3", {}, methodBadge(o.method), " ", h("code", {}, o.path), o.secured ? lock() : null),
+    h("p", {}, text(o.op, "summary")),
+    text(o.op, "description") ? h("p", { class: "hint" }, ...prose(text(o.op, "description"))) : null,
+    params.length > 0 ? h("h4", {}, "Parameters") : null,
+    params.length > 0 ? paramTable(params) : null,
+    Object.keys(body).length > 0
       ? h(
-          "table",
-          { class: "data fields" },
-          h(
-            "thead",
-            {},
-            h("tr", {}, h("th", {}, "Parameter"), h("th", {}, "In"), h("th", {}, "Type"), h("th", {}, "")),
-          ),
-          h(
-            "tbody",
-            {},
-            ...params.map((p) =>
-              h(
-                "tr",
-                {},
-                h(
-                  "td",
-                  {},
-                  h("code", {}, text(p, "name")),
-                  p.required ? "" : h("span", { class: "muted" }, " optional"),
-                ),
-                h("td", {}, text(p, "in")),
-                h("td", {}, h("code", {}, ...typeOf(p.schema))),
-                h("td", {}, text(p, "description") || text(p.schema, "description")),
-              ),
-            ),
+          "div",
+          { class: "body" },
+          h("h4", {}, "Request body", body.required ? "" : " (optional)"),
+          text(body, "description") ? h("p", {}, ...prose(text(body, "description"))) : null,
+          ...Object.entries(obj(body, "content")).map(([type, media]) =>
+            h("div", {}, h("code", { class: "muted" }, type), schemaView(obj(media, "schema"), true)),
           ),
         )
       : null,
-    Object.keys(body).length > 0 ? h("div", {}, h("h4", {}, "Body"), schemaBlock(contentSchema(body))) : null,
-    h("h4", {}, "Answers"),
-    h(
-      "dl",
-      { class: "answers" },
-      ...Object.entries(responses).flatMap(([status, r]) => [
-        h(
-          "dt",
-          {},
-          h("span", { class: "badge", "data-status": status.startsWith("2") ? "succeeded" : "failed" }, status),
-        ),
-        h("dd", {}, text(r, "description"), contentSchema(r) ? schemaBlock(contentSchema(r)) : null),
-      ]),
-    ),
-    h("pre", { class: "curl" }, curlOf(method, path, op)),
+    h("h4", {}, "Responses"),
+    h("ul", { class: "answers" }, ...Object.entries(obj(o.op, "responses")).map(([status, r]) => answer(status, r))),
+    h("h4", {}, "Example"),
+    h("pre", { class: "curl" }, curlOf(o)),
   );
 }
 
-/** @param {Obj} doc */
-function render(doc) {
-  const info = obj(doc, "info");
-  /** @type {Map<string, { method: string, path: string, op: Obj }[]>} */
+/** @param {string} method */
+const methodBadge = (method) => h("span", { class: `method ${method}` }, method.toUpperCase());
+const lock = () => h("span", { class: "lock", title: LOCK, "aria-label": LOCK }, "admin");
+
+/** Each operation, grouped by its first tag, or else by its path's first segment after /v1. @param {Obj} doc */
+function operations(doc) {
+  /** @type {Map<string, Op[]>} */
   const groups = new Map();
   for (const [path, item] of Object.entries(obj(doc, "paths"))) {
     for (const method of METHODS) {
       const op = obj(item, method);
       if (Object.keys(op).length === 0) continue;
-      const [first] = list(op, "tags");
-      const tag = typeof first === "string" ? first : path.split("/").filter(Boolean).slice(0, 2).join("/");
-      groups.set(tag, [...(groups.get(tag) ?? []), { method, path, op }]);
+      const [first, second] = path.split("/").filter(Boolean);
+      const [tagged] = list(op, "tags");
+      const tag = typeof tagged === "string" ? tagged : (/^v\d+$/.test(first ?? "") ? second : first) || "/";
+      const secured = (Array.isArray(op.security) ? op.security : list(doc, "security")).length > 0;
+      const names = list(op, "parameters").map((p) => text(p, "name"));
+      const words = [method, path, text(op, "summary"), text(op, "description"), ...names].join(" ").toLowerCase();
+      groups.set(tag, [
+        ...(groups.get(tag) ?? []),
+        { method, path, op, id: `op-${method}-${anchor(path)}`, secured, words },
+      ]);
     }
   }
+  return groups;
+}
+
+/** What the document says of itself, and how to authenticate. @param {Obj} doc @param {Op[]} all */
+function intro(doc, all) {
+  const info = obj(doc, "info");
   const schemes = Object.entries(obj(obj(doc, "components"), "securitySchemes"));
-  const schemas = Object.entries(obj(obj(doc, "components"), "schemas"));
-  const filter = h("input", {
-    type: "search",
-    placeholder: "Filter: path, method or words",
-    "aria-label": "Filter operations",
-  });
-  const sections = [...groups].map(([tag, ops]) =>
-    h(
-      "section",
-      { class: "group" },
-      h("h2", { id: `tag-${anchor(tag)}` }, tag),
-      ...ops.map((o) => operation(o.method, o.path, o.op)),
-    ),
-  );
-  root.replaceChildren(
+  /** @param {unknown} s */
+  const how = (s) => [text(s, "type"), text(s, "scheme"), text(s, "in"), text(s, "name")].filter(Boolean);
+  return [
     h(
       "p",
       {},
-      `${text(info, "title")} ${text(info, "version")}`,
-      " · ",
+      h("strong", {}, text(info, "title")),
+      ` version ${text(info, "version")} · `,
       h("a", { href: "/openapi.json" }, "/openapi.json"),
-      " (OpenAPI ",
-      text(doc, "openapi"),
-      ")",
+      ` (OpenAPI ${text(doc, "openapi")})`,
     ),
-    h("p", { class: "hint" }, text(info, "description")),
+    h("p", {}, ...prose(text(info, "description"))),
     h(
-      "div",
-      { class: "auth" },
+      "section",
+      { class: "auth", id: "authentication" },
       h("h2", {}, "Authentication"),
-      h(
-        "p",
-        {},
-        "Operations marked “admin” take either of these; the others are public (webhooks prove themselves by signature).",
-      ),
+      h("p", {}, "Operations marked ", lock(), " take one of these; curl sends ", h("code", {}, AUTH), "."),
       h(
         "ul",
         {},
         ...schemes.map(([name, s]) =>
-          h(
-            "li",
-            {},
-            h("code", {}, name),
-            ": ",
-            text(s, "description") || `${text(s, "type")} ${text(s, "scheme") || text(s, "in")}`,
-          ),
+          h("li", {}, h("code", {}, name), ` (${how(s).join(", ")}): `, ...prose(text(s, "description"))),
         ),
       ),
+      h("p", {}, "Public, no credentials (webhooks prove themselves by signature instead):"),
+      h(
+        "ul",
+        { class: "public" },
+        ...all
+          .filter((o) => !o.secured)
+          .map((o) => h("li", {}, methodBadge(o.method), " ", h("a", { href: `#${o.id}` }, o.path))),
+      ),
     ),
+  ];
+}
+
+/** @param {Op} o */
+const tocEntry = (o) =>
+  h(
+    "li",
+    { "data-for": o.id },
+    methodBadge(o.method),
+    " ",
+    h("a", { href: `#${o.id}` }, o.path),
+    o.secured ? lock() : null,
+    " ",
+    h("span", { class: "muted" }, text(o.op, "summary")),
+  );
+
+/** @param {Obj} doc */
+function render(doc) {
+  named = obj(obj(doc, "components"), "schemas");
+  const groups = [...operations(doc)];
+  const all = groups.flatMap(([, ops]) => ops);
+  const filter = h("input", { type: "search", placeholder: "path, method or words", "aria-label": "Filter" });
+  const parts = groups.map(([tag, ops]) => ({
+    ops,
+    toc: h(
+      "div",
+      { class: "toc-group" },
+      h("h3", {}, h("a", { href: `#tag-${anchor(tag)}` }, tag)),
+      h("ul", {}, ...ops.map(tocEntry)),
+    ),
+    body: h("section", { class: "group" }, h("h2", { id: `tag-${anchor(tag)}` }, tag), ...ops.map(operation)),
+  }));
+  root.replaceChildren(
+    ...intro(doc, all),
     h(
       "nav",
       { class: "contents", "aria-label": "Operations" },
       h("h2", {}, "Contents"),
       filter,
-      h(
-        "ul",
-        {},
-        ...[...groups].flatMap(([, ops]) =>
-          ops.map((o) =>
-            h(
-              "li",
-              { "data-op": `${o.method.toUpperCase()} ${o.path} ${text(o.op, "summary")}`.toLowerCase() },
-              h("span", { class: `method ${o.method}` }, o.method.toUpperCase()),
-              " ",
-              h("a", { href: `#op-${o.method}-${anchor(o.path)}` }, o.path),
-              " ",
-              h("span", { class: "muted" }, text(o.op, "summary")),
-            ),
-          ),
-        ),
-      ),
+      h("div", { class: "toc" }, ...parts.map((p) => p.toc)),
     ),
-    ...sections,
+    ...parts.map((p) => p.body),
     h(
       "section",
-      { class: "group" },
+      { class: "schemas" },
       h("h2", { id: "schemas" }, "Schemas"),
-      ...schemas.map(([name, s]) =>
+      ...Object.entries(named).map(([name, s]) =>
         h(
           "div",
           { id: `schema-${anchor(name)}`, class: "named" },
-          h("h3", {}, name),
-          text(s, "description") ? h("p", {}, text(s, "description")) : null,
-          schemaBlock(s),
+          h("h3", {}, h("code", {}, name)),
+          schemaView(s, false),
         ),
       ),
     ),
   );
   filter.addEventListener("input", () => {
     const q = filter.value.trim().toLowerCase();
-    for (const li of root.querySelectorAll("nav.contents li")) {
-      if (li instanceof HTMLElement) li.hidden = q !== "" && !(li.dataset.op ?? "").includes(q);
-    }
-    for (const section of root.querySelectorAll("section.operation")) {
-      if (section instanceof HTMLElement)
-        section.hidden =
-          q !== "" &&
-          !(section.dataset.op ?? "").toLowerCase().includes(q) &&
-          !(section.textContent ?? "").toLowerCase().includes(q);
+    for (const { ops, toc, body } of parts) {
+      let shown = 0;
+      for (const o of ops) {
+        const hidden = q !== "" && !o.words.includes(q);
+        for (const el of root.querySelectorAll(`[data-for="${o.id}"], #${o.id}`))
+          if (el instanceof HTMLElement) el.hidden = hidden;
+        if (!hidden) shown++;
+      }
+      toc.hidden = body.hidden = shown === 0;
     }
   });
-  return [...groups.values()].reduce((n, ops) => n + ops.length, 0);
+  return all.length;
 }
 
 try {
   const res = await fetch("/openapi.json", { headers: { accept: "application/json" } });
-  if (!res.ok) throw new Error(`/openapi.json answered ${res.status}`);
+  if (!res.ok) throw new Error(`/openapi.json answered HTTP ${res.status}`);
   const doc = /** @type {unknown} */ (await res.json());
-  if (!isObj(doc)) throw new Error("/openapi.json is not an object");
-  say(line, `${render(doc)} operations`, "ok");
+  if (!isObj(doc)) throw new Error("/openapi.json is not a JSON object");
+  const count = render(doc);
+  say(line, `${count} operation${count === 1 ? "" : "s"}`, "ok");
+  // The contents arrived after the browser looked for the fragment: look again.
+  if (location.hash) document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
 } catch (error) {
   say(line, `Could not read the API document: ${describe(error)}`, "error");
 }

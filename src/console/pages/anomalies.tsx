@@ -4,6 +4,7 @@
 import { Layout } from "../layout";
 
 export const ANOMALY_SECTIONS = [
+  ["alerts", "Alerts", "What agentwire raised for a person (alert.raised events, one per condition and window)."],
   ["rising", "Agents failing more than usual", "Last hour's error rate above the last day's, and above 10%."],
   ["unrouted", "Unrouted events", "Logged, but no agent or workflow subscribes to their type: missed events?"],
   ["parked", "Parked events", "Over the hop limit or the correlation's event cap: cascading triggers stopped."],
