@@ -3,7 +3,7 @@
 //     check, and wrangler is logged in to one account, before anything is created;
 //  2. remote D1 migrations when the database exists (a redeploy: schema before code);
 //  3. `wrangler deploy --secrets-file`: wrangler provisions what is missing (the D1 database and the
-//     R2 bucket by their names, the three queues from their producer bindings) and uploads the
+//     R2 bucket by their names, the four queues from their producer bindings) and uploads the
 //     secrets with the version;
 //  4. remote D1 migrations when the database was only just created (a first deploy);
 //  5. GET /v1/health on the deployed URL until it answers healthy, or exit 1.

@@ -84,7 +84,9 @@ try {
     await page.goto(`${server.url}${url}`);
     await page.locator(ready).first().waitFor({ timeout: 15_000 });
     await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
+    // The workflow and the event: the whole page, so the timeline and the runs show too.
+    const whole = name === "workflow" || name === "event";
+    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: whole });
     console.log(`docs/console/${name}.png ← ${url}`);
   }
   await browser.close();

@@ -7,6 +7,8 @@ import type { Envelope } from "../bus/envelope";
 import { circuitFailed, circuitGate, circuitSucceeded } from "../db/circuits";
 import type { Destination, Limits } from "../destinations/define";
 import { limitsOf } from "../destinations/limits";
+import { settings } from "../config";
+import { backoffSeconds } from "../retry";
 import { type DeliveryResult, deliver } from "../destinations/deliver";
 import { log, logError } from "../log";
 
@@ -28,16 +30,20 @@ export async function deliverOne(
   catalog: Catalog,
   d: Destination,
   event: Envelope,
+  attempt: number,
 ): Promise<DeliveryOutcome> {
   const limits = limitsOf(env, d);
   const gate = await circuitGate(env.DB, d.name, Date.now(), limits.circuitCooldownMs, limits.timeoutMs + 5000);
   if (!gate.pass) {
     const seconds = Math.max(1, Math.ceil(gate.retryInMs / 1000));
+    // A wait costs the delivery an attempt: it backs off like any retry, so that a receiver down for
+    // an hour spends the queue's 20 attempts over that hour, not over twenty cooldowns.
+    const { RETRY_BASE_DELAY_SECONDS: base, RETRY_MAX_DELAY_SECONDS: max } = settings(env, "runs");
     return {
       ok: false,
       message: `circuit open: the receiver was not called; next probe in ${seconds} s`,
       retryable: true,
-      delaySeconds: seconds,
+      delaySeconds: Math.max(seconds, backoffSeconds(attempt, base, max)),
     };
   }
   const result = await deliver(env, d, event, undefined, limits.timeoutMs);

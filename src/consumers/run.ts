@@ -262,11 +262,13 @@ async function runOne(
     return timed({ ok: false, message: `no agent named "${task.body.agent}" is registered`, retryable: false });
   const event = task.body.event;
   if (agent.destination) {
-    const delivered = await deliverOne(env, registry.catalog, agent.destination, event).catch((error: unknown) => ({
-      ok: false as const,
-      message: errorMessage(error),
-      retryable: true,
-    }));
+    const delivered = await deliverOne(env, registry.catalog, agent.destination, event, task.message.attempts).catch(
+      (error: unknown) => ({
+        ok: false as const,
+        message: errorMessage(error),
+        retryable: true,
+      }),
+    );
     return timed(delivered.ok ? { ok: true, events: [], delivery: delivered.delivery } : delivered);
   }
   // The registry's capabilities, and the attempt (which no capability may shadow).
