@@ -8,6 +8,7 @@ const orderId = z.string().min(1).max(128);
 const userId = z.string().min(1).max(128);
 const item = z.object({ sku: z.string().min(1).max(64), qty: z.number().int().min(1).max(10_000) });
 const reasons = z.array(z.string().max(500)).max(20);
+const ticketId = z.string().min(1).max(128);
 const workflowTimedOut = z.object({
   workflowId: z.string(),
   workflow: z.string(),
@@ -153,6 +154,9 @@ export const catalog = defineCatalog({
   "support.ticket.triaged": internal(
     z.object({
       ticketId: z.string(),
+      customerId: z.string(),
+      subject: z.string(),
+      body: z.string(),
       category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
       priority: z.enum(["low", "normal", "urgent"]),
       summary: z.string(),
@@ -160,6 +164,39 @@ export const catalog = defineCatalog({
     }),
   ),
   "user.flagged": internal(z.object({ userId, reasons })),
+  // The support-reply refine loop (agents/support-reply-workflow.ts): a drafter and a policy evaluator.
+  "support.reply.requested": internal(
+    z.object({
+      ticketId,
+      customerId: z.string(),
+      subject: z.string(),
+      body: z.string(),
+      category: z.string(),
+      round: z.number().int().min(1),
+      /** After round 1: the evaluator's feedback on the previous draft, and that draft. */
+      feedback: z.array(z.string().max(500)).max(20),
+      previousReply: z.string().max(4000).optional(),
+    }),
+  ),
+  "support.reply.drafted": internal(
+    z.object({ ticketId, customerId: z.string(), round: z.number().int().min(1), reply: z.string().min(1).max(4000) }),
+  ),
+  "support.reply.evaluated": internal(
+    z.object({
+      ticketId,
+      round: z.number().int().min(1),
+      pass: z.boolean(),
+      score: z.number().min(0).max(1),
+      feedback: z.array(z.string().max(500)).max(20),
+      /** What the policy check in code found, whatever the model said. */
+      violations: z.array(z.string().max(500)).max(20),
+    }),
+  ),
+  "support.reply.approved": internal(z.object({ ticketId, reply: z.string(), rounds: z.number().int(), reasons })),
+  "support.reply.review_requested": internal(
+    z.object({ ticketId, reply: z.string().optional(), rounds: z.number().int(), reasons }),
+  ),
+  "support.reply.rejected": internal(z.object({ ticketId, rounds: z.number().int(), reasons })),
 
   // From webhook sources (agents/sources.ts): the fields agents use; the rest of a payload is dropped.
   "github.issues.opened": external(

@@ -8,9 +8,12 @@ import inventory from "./inventory";
 import issueTriage from "./issue-triage";
 import orderWorkflow from "./order-workflow";
 import profileEnrichment from "./profile-enrichment";
+import replyDrafter from "./reply-drafter";
+import replyPolicy from "./reply-policy";
 import securityAudit from "./security-audit";
 import shippingQuote from "./shipping-quote";
 import { sources } from "./sources";
+import supportReplyWorkflow from "./support-reply-workflow";
 import supportTriage from "./support-triage";
 import userScreeningWorkflow from "./user-screening-workflow";
 
@@ -21,9 +24,11 @@ export const agents = [
   securityAudit,
   profileEnrichment,
   supportTriage,
+  replyDrafter,
+  replyPolicy,
   issueTriage,
 ];
-export const workflows = [orderWorkflow, userScreeningWorkflow];
+export const workflows = [orderWorkflow, userScreeningWorkflow, supportReplyWorkflow];
 export { destinations, sources };
 
 export const registry = defineRegistry({ catalog, agents, workflows, sources, destinations, capabilities });

@@ -1,7 +1,8 @@
-// support-triage: classifies an incoming support ticket and drafts a first reply. Model-backed;
-// tickets with legal or fraud language always go to the escalation tier.
+// support-triage: classifies an incoming support ticket and drafts a first reply. Model-backed, with
+// a tool that reads the customer's earlier tickets and orders from the log; tickets with legal or
+// fraud language always go to the escalation tier.
 import { z } from "zod";
-import { defineAgent } from "./define";
+import { defineAgent, defineTool } from "./define";
 
 const Triage = z.object({
   category: z.enum(["billing", "shipping", "product", "account", "fraud", "other"]),
@@ -17,6 +18,14 @@ const KEYWORDS: [z.infer<typeof Triage>["category"], RegExp][] = [
   ["account", /\b(password|login|log in|account|email address)\b/i],
   ["product", /\b(broken|defective|doesn'?t work|quality|size|damaged)\b/i],
 ];
+/** Read-only: what the log holds about the customer. The model decides whether it needs it. */
+const customerHistory = defineTool({
+  description:
+    "The customer's earlier support tickets and orders (newest first, up to 20 of each), from the event log.",
+  input: z.object({ customerId: z.string().min(1).max(128) }),
+  run: ({ customerId }, { ctx, event }) => ctx.history.ofCustomer(customerId, { except: event.id }),
+});
+
 const URGENT = /\b(urgent|immediately|asap|lawyer|legal|chargeback|stolen)\b/i;
 
 export default defineAgent({
@@ -31,8 +40,11 @@ Pick the category that best fits (billing, shipping, product, account, fraud, ot
 urgent for fraud, legal threats, or a customer who cannot use what they paid for; low for questions
 and feedback; normal otherwise. Summarise the problem in one sentence from the customer's point of
 view. Draft a short, polite first reply that acknowledges the problem and says what happens next;
-never promise refunds or dates.`,
+never promise refunds or dates. Look up the customer's history when earlier tickets or orders would
+change the category or the priority (a repeat complaint is more urgent).`,
     output: Triage,
+    tools: { customer_history: customerHistory },
+    maxTurns: 4,
     confidenceThreshold: 0.7,
     escalateWhen: ({ data }) =>
       /\b(lawyer|legal action|sue|chargeback|data breach)\b/i.test(`${data.subject} ${data.body}`)
@@ -57,6 +69,15 @@ never promise refunds or dates.`,
     },
   },
   handle: ({ event, decision }) => [
-    { type: "support.ticket.triaged", data: { ticketId: event.data.ticketId, ...decision } },
+    {
+      type: "support.ticket.triaged",
+      data: {
+        ticketId: event.data.ticketId,
+        customerId: event.data.customerId,
+        subject: event.data.subject,
+        body: event.data.body,
+        ...decision,
+      },
+    },
   ],
 });

@@ -74,7 +74,7 @@ const FIELDS = {
     parts: ["runs"],
     fix: varFix("RETRY_MAX_DELAY_SECONDS", "seconds, 0 to 43200"),
   },
-  MAX_HOPS: { schema: int(1, 100, 8), parts: ["ingest", "runs"], fix: varFix("MAX_HOPS", "a whole number, 1 to 100") },
+  MAX_HOPS: { schema: int(1, 100, 16), parts: ["ingest", "runs"], fix: varFix("MAX_HOPS", "a whole number, 1 to 100") },
   MAX_EVENTS_PER_CORRELATION: {
     schema: int(1, 1_000_000, 1000),
     parts: ["ingest", "runs"],

@@ -5,6 +5,7 @@ export { all, any, approve, first, quorum, reject, review, workflowDefiner } fro
 export { defineRegistry } from "./registry";
 export { agentDefiner, type AgentContext, type HandlerInput } from "./runtime/define";
 export { DeadLetter, RetryAfter } from "./runtime/errors";
+export { toolDefiner, type ToolCall, type ToolSpec } from "./runtime/tools";
 export { defineSource, type MappedEvent, type SourceRequest } from "./sources/define";
 export { defineDestination, type SlackMessage } from "./destinations/define";
 export { AlertSchema, type Alert } from "./alerts/raise";

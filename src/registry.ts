@@ -1,5 +1,6 @@
 // The registry: the catalog plus every agent and workflow, checked once at start-up so a
 // misdeclared one fails loudly on deploy instead of quietly at 3 a.m.
+import { TOOL_NAME } from "./runtime/tools";
 import { ALERT_SOURCE, ALERT_TYPE } from "./alerts/raise";
 import type { Catalog } from "./bus/catalog";
 import { checkPublisher, declarations, type PublishCheck } from "./bus/catalog";
@@ -90,8 +91,15 @@ export function defineRegistry(spec: {
       if (!matchesSome)
         problems.push(`agent "${agent.name}" subscribes to "${pattern}", which matches no catalog type`);
     }
+    for (const tool of Object.keys(agent.model?.tools ?? {})) {
+      if (!TOOL_NAME.test(tool))
+        problems.push(`agent "${agent.name}" names a tool "${tool}": 1 to 64 letters, digits, "_" or "-"`);
+    }
   }
   for (const w of workflows) {
+    if (w.join.slots.length === 0 && !w.refine) problems.push(`workflow "${w.name}" needs a join or a refine loop`);
+    if (w.refine && !(w.refine.maxRounds >= 1 && w.refine.maxRounds <= 10))
+      problems.push(`workflow "${w.name}" refines for ${w.refine.maxRounds} rounds: 1 to 10`);
     const needs = [...listensTo(w), ...workflowPublishes(w)];
     for (const type of needs) {
       if (!known(type)) problems.push(`workflow "${w.name}" uses "${type}", which is not in the catalog`);

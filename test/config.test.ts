@@ -48,7 +48,7 @@ describe("checkConfig", () => {
     expect(JSON.stringify(problems)).not.toContain("not base64!");
     expect(problems.find((p) => p.name === "ESCALATION_MODEL")?.problem).toContain("claude-sonnet-5-5");
     // The unaffected settings still have values (defaults where wrong), so other parts can run.
-    expect(settings.MAX_HOPS).toBe(8);
+    expect(settings.MAX_HOPS).toBe(16);
   });
 });
 

@@ -209,7 +209,7 @@ describe("pausing an agent", () => {
 
 describe("loop protection", () => {
   it("parks an event past the hop limit instead of routing it", async () => {
-    const event = normalize({ ...testEvent("loop.ping", { n: 1 }), hopcount: 9 });
+    const event = normalize({ ...testEvent("loop.ping", { n: 1 }), hopcount: 17 });
     await env.EVENTS_QUEUE.send({ kind: "event", event, receivedAt: Date.now() }, { contentType: "json" });
     const parked = await waitFor(() =>
       env.DB.prepare("SELECT reason FROM parked_events WHERE event_id = ?").bind(event.id).first<{ reason: string }>(),
@@ -218,7 +218,7 @@ describe("loop protection", () => {
     expect(await count("SELECT COUNT(*) AS n FROM events WHERE id = ?", event.id)).toBe(1);
     expect(await count("SELECT COUNT(*) AS n FROM deliveries WHERE event_id = ?", event.id)).toBe(0);
     // At ingest, a hopcount over the limit is refused outright.
-    const res = await postEvents(testEvent("loop.ping", { n: 1 }, { hopcount: 9 }));
+    const res = await postEvents(testEvent("loop.ping", { n: 1 }, { hopcount: 17 }));
     expect(res.status).toBe(422);
     expect((await res.json<any>()).error.code).toBe("hop_limit");
   });

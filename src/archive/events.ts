@@ -170,6 +170,7 @@ async function writeAndCommit(run: Run, ready: readonly Ready[], cursor: { name:
           parked: of("parked_events"),
           unrouted: of("unrouted_events"),
           duplicates: of("duplicates"),
+          steps: of("run_steps"),
           archivedAt: run.now,
         };
       });

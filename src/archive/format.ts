@@ -23,6 +23,7 @@ export const EventLineSchema = z.object({
   // Lines written before these tables existed have neither.
   unrouted: z.array(Row).default([]),
   duplicates: z.array(Row).default([]),
+  steps: z.array(Row).default([]),
   archivedAt: z.number(),
 });
 export type EventLine = z.infer<typeof EventLineSchema>;

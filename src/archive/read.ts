@@ -102,6 +102,7 @@ export async function archivedEvent(env: Env, id: string, source?: string) {
       runs.runs.sort((a, b) => a.startedAt - b.startedAt),
       runs.calls,
       violations,
+      [...mine.flatMap((l) => l.steps), ...hot.steps],
     ),
     violations,
     archived: true as const,
@@ -228,7 +229,12 @@ export async function withArchive(env: Env, id: string, hot: WorkflowView): Prom
     ...hot.events,
   ].sort((a, b) => a.seq - b.seq);
   const archived = latestRuns(eventLinesRead.map((l) => ({ runs: parseRuns(l.runs), calls: l.modelCalls })));
-  const archivedRuns = withCalls(archived.runs, archived.calls, runViolationsOf(eventLinesRead));
+  const archivedRuns = withCalls(
+    archived.runs,
+    archived.calls,
+    runViolationsOf(eventLinesRead),
+    eventLinesRead.flatMap((l) => l.steps),
+  );
   const runs = latest([...archivedRuns, ...hot.runs], runKey).sort((a, b) => a.startedAt - b.startedAt);
   return { instances: instances.sort((a, b) => a.startedAt - b.startedAt), events, runs };
 }

@@ -111,6 +111,11 @@ export const TaskMessageSchema = z.object({
   agent: z.string().min(1),
   event: EnvelopeSchema,
   receivedAt: z.number(),
+  /**
+   * A replay's choice for a model-backed agent's recorded steps: "recorded" reuses them and calls no
+   * model (a missing step fails the run), "fresh" decides again. Default: reuse, then continue live.
+   */
+  models: z.enum(["recorded", "fresh"]).optional(),
 });
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 

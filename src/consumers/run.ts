@@ -6,7 +6,7 @@
 // then acked, retried or dead-lettered on its own, so a slow model call holds back no other.
 import { traceIdOf } from "../bus/envelope";
 import { type Envelope, type TaskMessage, TaskMessageSchema } from "../bus/envelope";
-import { eventIdKey } from "../bus/publish";
+import { derivedId, eventIdKey } from "../bus/publish";
 import { settings } from "../config";
 import { runPlans } from "../db/batch";
 import { type Logged, logPlan } from "../db/events";
@@ -16,9 +16,11 @@ import {
   type ModelRecord,
   type RunRecord,
   type Violation,
-  claimRuns,
+  claimRunsReading,
   finishPlan,
 } from "../db/runs";
+import { parseSteps, recordStep, type Step, stepsStatement } from "../db/steps";
+import { StepLog } from "../runtime/steps";
 import { recordDuplicates } from "../db/anomalies";
 import { holdDeliveries } from "../db/recovery";
 import { errorMessage, log, logError } from "../log";
@@ -41,6 +43,8 @@ interface Task {
   message: Message;
   body: TaskMessage;
   claim: Claim;
+  /** A model-backed run's steps recorded by earlier attempts (read with the claim). */
+  steps: Step[];
 }
 
 /** A failed run keeps the policy violations it committed before failing. */
@@ -64,15 +68,25 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
       message,
       body: parsed.data,
       claim: { source: event.source, id: event.id, agent, attempt: message.attempts, claim: message.id },
+      steps: [],
     });
   }
 
-  const claims = await claimRuns(
+  // Steps are recorded only for calls that cost something: with a model client, not the local model.
+  const client = modelClient(env);
+  const { outcomes: claims, reads } = await claimRunsReading(
     env.DB,
     tasks.map((t) => t.claim),
     Date.now(),
     CLAIM_LEASE_MS,
+    (c, i) =>
+      registry.agent(c.agent)?.model && (client || tasks[i]?.body.models === "recorded")
+        ? stepsStatement(env.DB, c)
+        : undefined,
   );
+  tasks.forEach((task, i) => {
+    if (reads[i]) task.steps = parseSteps(reads[i].results);
+  });
   const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env, "runs");
   const retry: Retry = (task, delaySeconds) =>
     task.message.retry({
@@ -112,7 +126,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   });
 
   const deps: TierDeps = {
-    client: modelClient(env),
+    client,
     setup: () => modelSetup(env),
     budget: ledgerBudget(env.BUDGET),
     gate: limiter(MODEL_CALLS_AT_ONCE),
@@ -274,7 +288,9 @@ async function runOne(
   // The registry's capabilities, and the attempt (which no capability may shadow).
   const ctx = { ...lent, attempt: task.message.attempts };
   try {
-    const decision = agent.model ? await decideWithModel(agent, event, deps) : undefined;
+    const decision = agent.model
+      ? await decideWithModel(agent, event, deps, await runDeps(task, env, idKey, ctx))
+      : undefined;
     const model = decision ? accounting(decision) : undefined;
     violations.push(...(decision?.violations ?? []));
     const emits = await agent.handle({ event, decision: decision?.decision, ctx });
@@ -302,6 +318,19 @@ async function runOne(
     const stack = error instanceof Error ? error.stack : undefined;
     return timed({ ok: false, message: errorMessage(error), retryable: true, ...(stack ? { stack } : {}) });
   }
+}
+
+/** A model-backed run's step log (recorded as each step completes) and what its tools are lent. */
+async function runDeps(task: Task, env: Env, idKey: CryptoKey, ctx: Record<string, unknown> & { attempt: number }) {
+  const { claim, body } = task;
+  const mode = body.models ?? "resume";
+  const steps = new StepLog(task.steps, mode, task.message.attempts, (step) =>
+    recordStep(env.DB, claim, step, Date.now()),
+  );
+  // Unpredictable outside, the same in every attempt: a tool's idempotency key is this and the step.
+  const prefix = await derivedId(idKey, "idem", [claim.source, claim.id, claim.agent]);
+  const toolCall = (step: number) => ({ ctx, event: body.event, step, idempotencyKey: `${prefix}.${step}` });
+  return { steps, toolCall };
 }
 
 const stackOf = (outcome: Outcome) => (!outcome.ok && outcome.stack ? outcome.stack : undefined);

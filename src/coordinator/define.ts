@@ -62,6 +62,8 @@ export interface DecideInput<C extends Catalog, S extends keyof C & string> {
   verdict: Verdict;
   /** Slots without a result (non-empty only on a deadline). */
   missing: string[];
+  /** A refine workflow's current round, from 1. */
+  round?: number;
 }
 
 export type OutcomeOf<C extends Catalog, O extends keyof C & string> = {
@@ -73,7 +75,8 @@ export interface WorkflowSpec<C extends Catalog, S extends keyof C & string, O e
   name: string;
   description: string;
   startsOn: S;
-  join: Join;
+  /** What it waits for. A refine workflow has none: its loop decides when it is done. */
+  join?: Join;
   deadlineMs: number;
   /** At the deadline: emit `<name>.timed_out`, decide on what has arrived, or ask a human. */
   onTimeout: "timed_out" | "decide" | "approval";
@@ -91,6 +94,24 @@ export interface WorkflowSpec<C extends Catalog, S extends keyof C & string, O e
     onTimeout: "grant" | "deny";
     /** The event announcing that a human must decide (for example order.review_requested). */
     request: (input: DecideInput<C, S>) => OutcomeOf<C, O>;
+  };
+  /**
+   * A refine loop instead of a join: the workflow asks a producer for a draft (`request`, round 1 at
+   * the start), an evaluator judges each draft, and `judge` weighs the round: approve ends the loop
+   * (`decide` runs), reject sends it back with the evaluation in `results` for the next `request`,
+   * review — or a reject on the last round — asks a human (`approval`; without one, a rejection).
+   * Every round is events in the log; each round adds hops, so MAX_HOPS bounds the rounds too.
+   */
+  refine?: {
+    /** The producer's result and the evaluator's; each carries the `round` (from 1) in its data. */
+    draft: keyof C & string;
+    evaluation: keyof C & string;
+    /** 1 to 10. */
+    maxRounds: number;
+    /** The event asking for round `round`'s draft (one of `emits`). */
+    request: (input: DecideInput<C, S> & { round: number }) => OutcomeOf<C, O>;
+    /** The round's verdict from its (latest) draft and evaluation in `results`. Pure. */
+    judge: (input: DecideInput<C, S> & { round: number }) => Vote;
   };
 }
 
@@ -113,6 +134,13 @@ export interface Workflow {
     onTimeout: "grant" | "deny";
     request: (input: Erased) => { type: string; data: unknown };
   };
+  refine?: {
+    draft: string;
+    evaluation: string;
+    maxRounds: number;
+    request: (input: Erased & { round: number }) => { type: string; data: unknown };
+    judge: (input: Erased & { round: number }) => Vote;
+  };
 }
 
 export interface Erased {
@@ -121,10 +149,15 @@ export interface Erased {
   results: Record<string, ResultEvent | undefined>;
   verdict: Verdict;
   missing: string[];
+  round?: number;
 }
 
-/** Every event type a workflow listens to: its start and the alternatives of each slot. */
-export const listensTo = (w: Workflow): string[] => [w.startsOn, ...w.join.slots.flatMap(alternatives)];
+/** Every event type a workflow listens to: its start, the alternatives of each slot, a refine loop's results. */
+export const listensTo = (w: Workflow): string[] => [
+  w.startsOn,
+  ...w.join.slots.flatMap(alternatives),
+  ...(w.refine ? [w.refine.draft, w.refine.evaluation] : []),
+];
 
 /**
  * `defineWorkflow` bound to an event catalog: a workflow is data — the event that starts it, the
@@ -148,6 +181,6 @@ export function workflowDefiner<C extends Catalog>(_catalog: C) {
     spec: WorkflowSpec<C, S, O>,
   ): Workflow {
     // The coordinator only hands `decide` results of the declared types, which makes the erasure sound.
-    return { kind: "workflow", ...spec } as unknown as Workflow;
+    return { kind: "workflow", ...spec, join: spec.join ?? { mode: "all", slots: [] } } as unknown as Workflow;
   };
 }

@@ -3,10 +3,16 @@
 // it. The coordinator applies transitions inside synchronous storage transactions, which cannot
 // await crypto.subtle, so the ids are derived ahead of them and looked up inside.
 import { derivedId } from "../bus/publish";
-import type { Emit } from "./transitions";
+import type { EmitKey } from "./transitions";
 
-/** Every key a workflow instance derives an event id for. */
-const EMIT_KEYS: readonly Emit["key"][] = ["outcome", "review", "approval", "timeout"];
+/** Every key a workflow instance derives an event id for: a refine loop's rounds too. */
+const emitKeys = (w: { refine?: { maxRounds: number } }): EmitKey[] => [
+  "outcome",
+  "review",
+  "approval",
+  "timeout",
+  ...Array.from({ length: w.refine?.maxRounds ?? 0 }, (_, i) => `round.${i + 1}` as const),
+];
 
 export function workflowEventId(key: CryptoKey, workflow: string, id: string, emitKey: string): Promise<string> {
   return derivedId(key, "wf", [workflow, id, emitKey]);
@@ -16,10 +22,19 @@ export class WorkflowEventIds {
   private readonly ids = new Map<string, string>();
 
   /** Derives, once per object, every id these workflows may publish for these correlation ids. */
-  async prepare(key: CryptoKey, workflows: readonly string[], correlationIds: readonly string[]): Promise<void> {
+  async prepare(
+    key: CryptoKey,
+    workflows: readonly { name: string; refine?: { maxRounds: number } }[],
+    correlationIds: readonly string[],
+  ): Promise<void> {
     const missing = [...new Set(correlationIds)].flatMap((id) =>
-      workflows.flatMap((workflow) =>
-        EMIT_KEYS.map((emitKey) => ({ workflow, id, emitKey, name: JSON.stringify([workflow, id, emitKey]) })),
+      workflows.flatMap((w) =>
+        emitKeys(w).map((emitKey) => ({
+          workflow: w.name,
+          id,
+          emitKey,
+          name: JSON.stringify([w.name, id, emitKey]),
+        })),
       ),
     );
     // In parallel: a first event derives an id per workflow and key (a dozen HMACs), not one by one.

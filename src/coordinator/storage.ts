@@ -40,6 +40,7 @@ export const InstanceStateSchema = z.object({
   completedAt: z.number().optional(),
   verdict: VerdictSchema.optional(),
   outcome: z.string().optional(),
+  round: z.number().int().positive().optional(),
 }) satisfies z.ZodType<InstanceState, unknown>;
 
 export const parseState = (json: string): InstanceState => InstanceStateSchema.parse(JSON.parse(json));

@@ -1,6 +1,9 @@
 // The workflow state machine, as pure functions: (definition, state, input, now) → (state, emits).
 // The Durable Object only stores what these return and publishes the emits; it decides nothing.
-import { alternatives, type Erased, type ResultEvent, type Verdict, type Vote, type Workflow } from "./define";
+import { alternatives, type Erased, type ResultEvent, type Verdict, type Workflow } from "./define";
+import { joined, missingSlots, weigh } from "./weigh";
+
+export { filledSlots, joined, weigh } from "./weigh";
 
 export type Status = "running" | "awaiting_approval" | "completed" | "rejected" | "timed_out";
 
@@ -29,14 +32,17 @@ export interface InstanceState {
   /** The verdict once decided, or the pending one while a human is asked. */
   verdict?: Verdict;
   outcome?: string;
+  /** A refine workflow's current round, from 1. */
+  round?: number;
 }
 
 /** An event to publish. `key` makes its id deterministic; `cause` is an event id or an earlier emit's key. */
+export type EmitKey = "outcome" | "review" | "approval" | "timeout" | `round.${number}`;
 export interface Emit {
-  key: "outcome" | "review" | "approval" | "timeout";
+  key: EmitKey;
   type: string;
   data: unknown;
-  cause: { eventId: string } | { emitKey: Emit["key"] };
+  cause: { eventId: string } | { emitKey: EmitKey };
   hopcount: number;
 }
 
@@ -49,7 +55,10 @@ export interface Transition {
 const unchanged = (state: InstanceState): Transition => ({ state, emits: [], changed: false });
 const slotTypes = (w: Workflow) => new Set(w.join.slots.flatMap(alternatives));
 
-/** Starts an instance. Results that arrived before the start are counted, in arrival order. */
+/**
+ * Starts an instance. Results that arrived before the start are counted, in arrival order; a refine
+ * workflow instead asks for round 1 (a result cannot precede the request it answers).
+ */
 export function start(w: Workflow, id: string, startEvent: Result, prior: readonly Result[], now: number): Transition {
   let state: InstanceState = {
     workflow: w.name,
@@ -62,6 +71,10 @@ export function start(w: Workflow, id: string, startEvent: Result, prior: readon
     startedAt: now,
     deadlineAt: now + w.deadlineMs,
   };
+  if (w.refine) {
+    state = { ...state, round: 1 };
+    return { state, emits: [roundRequest(w, state, 1, startEvent)], changed: true };
+  }
   const types = slotTypes(w);
   const counted = prior.filter((r) => types.has(r.type));
   // "first" counts only the earliest; the other join modes count everything that has arrived.
@@ -73,6 +86,7 @@ export function start(w: Workflow, id: string, startEvent: Result, prior: readon
 }
 
 export function addResult(w: Workflow, state: InstanceState, result: Result, now: number): Transition {
+  if (w.refine) return refineResult(w, state, result, now);
   if (!slotTypes(w).has(result.type)) return unchanged(state);
   // Identity is (source, id): an id alone could be another publisher's. `late` lists ids for display;
   // the coordinator's `observed` table has already let each (source, id) through once.
@@ -89,82 +103,82 @@ export function addResult(w: Workflow, state: InstanceState, result: Result, now
   return conclude(w, next, result, now, []);
 }
 
-/** Which slots have at least one result. */
-export function filledSlots(w: Workflow, results: readonly ResultEvent[]): boolean[] {
-  const have = new Set(results.map((r) => r.type));
-  return w.join.slots.map((slot) => alternatives(slot).some((t) => have.has(t)));
-}
-
-export function joined(w: Workflow, results: readonly ResultEvent[]): boolean {
-  const filled = filledSlots(w, results).filter(Boolean).length;
-  switch (w.join.mode) {
-    case "all":
-      return filled === w.join.slots.length;
-    case "any":
-    case "first":
-      return filled >= 1;
-    case "quorum":
-      return filled >= w.join.k;
-  }
-}
-
-const missingSlots = (w: Workflow, results: readonly ResultEvent[]) =>
-  w.join.slots.filter((_, i) => !filledSlots(w, results)[i]);
-
-/** Weighs the results' votes under the workflow's conflict policy. */
-export function weigh(
-  w: Workflow,
-  results: readonly ResultEvent[],
-): Omit<Verdict, "decision"> & {
-  decision: "approve" | "reject" | "review";
-} {
-  const votes = results.flatMap((r) => {
-    if (r.budgetLimited && w.onBudgetLimited === "review") {
-      return [
-        {
-          vote: "review" as const,
-          reason: `${r.type} was decided without the escalation it needed (budget)`,
-          type: r.type,
-        },
-      ];
-    }
-    const vote = w.votes?.[r.type]?.(r);
-    return vote ? [{ ...vote, type: r.type }] : [];
-  });
-  const reasonsOf = (v: Vote["vote"]) => votes.filter((x) => x.vote === v).flatMap((x) => (x.reason ? [x.reason] : []));
-  const kinds = new Set(votes.map((v) => v.vote));
-  const conflict = kinds.size > 1;
-  const policy = w.conflicts ?? "veto";
-  let decision: Vote["vote"];
-  let by: Verdict["by"] = "votes";
-  if (policy === "veto") {
-    decision = kinds.has("reject") ? "reject" : kinds.has("review") ? "review" : "approve";
-    if (conflict && decision === "reject") by = "veto";
-  } else if (policy === "escalate") {
-    decision = conflict ? "review" : (votes[0]?.vote ?? "approve");
-  } else {
-    const rank = (type: string) => {
-      const i = policy.priority.indexOf(type);
-      return i === -1 ? policy.priority.length : i;
-    };
-    const top = [...votes].sort((a, b) => rank(a.type) - rank(b.type))[0];
-    decision = top?.vote ?? "approve";
-    if (conflict) by = "priority";
-    return {
-      decision,
-      by,
-      conflict,
-      reasons: top?.reason ? [top.reason, ...reasonsOf(decision).filter((r) => r !== top.reason)] : reasonsOf(decision),
-    };
-  }
-  return { decision, by, conflict, reasons: reasonsOf(decision) };
-}
-
 function input(w: Workflow, state: InstanceState, verdict: Verdict, missing: string[]): Erased {
   const results: Record<string, ResultEvent | undefined> = {};
-  for (const r of state.results) results[r.type] ??= { id: r.id, type: r.type, source: r.source, data: r.data };
+  // A join sees the first result of each type; a refine loop, the latest round's.
+  for (const r of state.results) {
+    const view = { id: r.id, type: r.type, source: r.source, data: r.data };
+    if (w.refine) results[r.type] = view;
+    else results[r.type] ??= view;
+  }
   const { id, type, source, data } = state.start;
-  return { id: state.id, start: { id, type, source, data }, results, verdict, missing };
+  const round = state.round === undefined ? {} : { round: state.round };
+  return { id: state.id, start: { id, type, source, data }, results, verdict, missing, ...round };
+}
+
+const PENDING: Verdict = { decision: "reject", by: "votes", conflict: false, reasons: [] };
+const roundOf = (r: ResultEvent) => {
+  const n = (r.data as { round?: unknown } | null)?.round;
+  return typeof n === "number" ? n : undefined;
+};
+
+/** The event asking for round `round`'s draft, caused by the start or the last evaluation. */
+function roundRequest(w: Workflow, state: InstanceState, round: number, cause: Result): Emit {
+  const request = w.refine!.request({ ...input(w, state, PENDING, []), round });
+  return { key: `round.${round}`, ...request, cause: { eventId: cause.id }, hopcount: hopAfter(state, cause) };
+}
+
+/**
+ * A refine loop's result: a draft is kept; the current round's evaluation is judged — approve
+ * decides, reject asks for the next round (or, after the last, a human), review asks a human. A
+ * result of another round (a redelivery, or one that arrives after the loop moved on) is late.
+ */
+function refineResult(w: Workflow, state: InstanceState, result: Result, now: number): Transition {
+  const refine = w.refine!;
+  if (result.type !== refine.draft && result.type !== refine.evaluation) return unchanged(state);
+  if (state.results.some((r) => sameEvent(r, result)) || state.late.includes(result.id)) return unchanged(state);
+  const round = roundOf(result);
+  if (state.status !== "running" || round === undefined || round !== state.round) {
+    return {
+      state: { ...state, late: [...state.late, result.id], version: state.version + 1 },
+      emits: [],
+      changed: true,
+    };
+  }
+  const next = { ...state, results: [...state.results, result], version: state.version + 1 };
+  if (result.type !== refine.evaluation) return { state: next, emits: [], changed: true };
+  const vote = refine.judge({ ...input(w, next, PENDING, []), round });
+  const hop = hopAfter(next, result);
+  if (vote.vote === "approve") {
+    const reasons = [vote.reason ?? `passed on round ${round}`];
+    return finish(
+      w,
+      next,
+      { decision: "approve", by: "votes", conflict: false, reasons },
+      { eventId: result.id },
+      hop,
+      now,
+      [],
+    );
+  }
+  if (vote.vote === "reject" && round < refine.maxRounds) {
+    const again = { ...next, round: round + 1 };
+    return { state: again, emits: [roundRequest(w, again, round + 1, result)], changed: true };
+  }
+  const reasons = [
+    vote.vote === "review" ? `round ${round} needs a person` : `no passing draft after ${round} rounds`,
+    ...(vote.reason ? [vote.reason] : []),
+  ];
+  if (w.approval) return askHuman(w, next, result, now, [], reasons, false);
+  return finish(
+    w,
+    next,
+    { decision: "reject", by: "votes", conflict: false, reasons },
+    { eventId: result.id },
+    hop,
+    now,
+    [],
+  );
 }
 
 const hopAfter = (state: InstanceState, cause?: Result) =>
@@ -181,25 +195,37 @@ function conclude(
 ): Transition {
   const weighed = weigh(w, state.results);
   const needsHuman = forceReview || weighed.decision === "review";
-  if (needsHuman && w.approval) {
-    const pending: Verdict = { decision: "reject", by: "human", conflict: weighed.conflict, reasons: weighed.reasons };
-    const request = w.approval.request(input(w, state, pending, missing));
-    return {
-      state: {
-        ...state,
-        status: "awaiting_approval",
-        verdict: pending,
-        approvalDeadlineAt: now + w.approval.deadlineMs,
-        version: state.version + 1,
-      },
-      emits: [{ key: "review", ...request, cause: { eventId: cause.id }, hopcount: hopAfter(state, cause) }],
-      changed: true,
-    };
-  }
+  if (needsHuman && w.approval) return askHuman(w, state, cause, now, missing, weighed.reasons, weighed.conflict);
   // Without an approval step, "ask a human" cannot happen: the cautious reading is a rejection.
   const decision = weighed.decision === "approve" ? "approve" : "reject";
   const verdict: Verdict = { ...weighed, decision, by: missing.length > 0 ? "deadline" : weighed.by };
   return finish(w, state, verdict, { eventId: cause.id }, hopAfter(state, cause), now, missing);
+}
+
+/** Waits for a person: the pending verdict is a rejection until someone grants it. */
+function askHuman(
+  w: Workflow,
+  state: InstanceState,
+  cause: Result,
+  now: number,
+  missing: string[],
+  reasons: string[],
+  conflict: boolean,
+): Transition {
+  const approval = w.approval!;
+  const pending: Verdict = { decision: "reject", by: "human", conflict, reasons };
+  const request = approval.request(input(w, state, pending, missing));
+  return {
+    state: {
+      ...state,
+      status: "awaiting_approval",
+      verdict: pending,
+      approvalDeadlineAt: now + approval.deadlineMs,
+      version: state.version + 1,
+    },
+    emits: [{ key: "review", ...request, cause: { eventId: cause.id }, hopcount: hopAfter(state, cause) }],
+    changed: true,
+  };
 }
 
 function finish(

@@ -297,8 +297,7 @@ export function coordinatorClass(registry: Registry) {
 
     /** Derives, before a transaction (which cannot await), the ids these instances may publish. */
     private async prepareIds(correlationIds: readonly string[], workflows = registry.workflows): Promise<void> {
-      const names = workflows.map((w) => w.name);
-      await this.ids.prepare(await eventIdKey(this.env), names, correlationIds);
+      await this.ids.prepare(await eventIdKey(this.env), workflows, correlationIds);
     }
 
     private eventId(w: Workflow, id: string, emitKey: string): string {

@@ -98,6 +98,7 @@ export const EVENT_TABLES = [
   "deliveries",
   "agent_runs",
   "model_calls",
+  "run_steps",
   "policy_violations",
   "parked_events",
   "unrouted_events",

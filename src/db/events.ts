@@ -3,6 +3,7 @@ import { type Plan, planEach, runPlans } from "./batch";
 import { z } from "zod";
 import { type Envelope, EnvelopeSchema } from "../bus/envelope";
 import { iso, MODEL_CALLS_OF_EVENT, parseRuns, RUN_COLUMNS, withCalls } from "./runs";
+import { STEPS_OF_EVENT } from "./steps";
 import { listViolations } from "./violations";
 import { where } from "./where";
 
@@ -207,7 +208,7 @@ export const parseDeliveries = (rows: unknown) =>
  * deliveries, runs, their model calls (rows, for withCalls) and violations.
  */
 export async function eventRowsOf(db: D1Database, source: string, id: string) {
-  const [[deliveries, runs, calls], violations] = await Promise.all([
+  const [[deliveries, runs, calls, steps], violations] = await Promise.all([
     db.batch([
       db
         .prepare("SELECT agent, routed_at, held FROM deliveries WHERE event_source = ? AND event_id = ? ORDER BY agent")
@@ -218,6 +219,7 @@ export async function eventRowsOf(db: D1Database, source: string, id: string) {
         )
         .bind(source, id),
       db.prepare(MODEL_CALLS_OF_EVENT).bind(source, id),
+      db.prepare(STEPS_OF_EVENT).bind(source, id),
     ]),
     listViolations(db, { source, eventId: id, limit: 100 }),
   ]);
@@ -225,6 +227,7 @@ export async function eventRowsOf(db: D1Database, source: string, id: string) {
     deliveries: parseDeliveries(deliveries?.results),
     runs: parseRuns(runs?.results),
     calls: calls?.results ?? [],
+    steps: steps?.results ?? [],
     violations,
   };
 }
@@ -239,11 +242,11 @@ export async function getEvent(db: D1Database, id: string, source?: string) {
     .first();
   if (!row) return null;
   const logged = toLoggedEvent(row);
-  const { deliveries, runs, calls, violations } = await eventRowsOf(db, logged.event.source, logged.event.id);
+  const { deliveries, runs, calls, steps, violations } = await eventRowsOf(db, logged.event.source, logged.event.id);
   return {
     ...logged,
     deliveries,
-    runs: withCalls(runs, calls, violations),
+    runs: withCalls(runs, calls, violations, steps),
     /** What agents tried, while handling this event, that they may not do. */
     violations,
   };

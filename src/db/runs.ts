@@ -1,6 +1,7 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
 import { batchEach, type Plan, runPlans } from "./batch";
+import { type StepView, stepViews } from "./steps";
 import { z } from "zod";
 
 export interface RunKey {
@@ -30,7 +31,23 @@ export async function claimRuns(
   now: number,
   leaseMs: number,
 ): Promise<ClaimOutcome[]> {
-  if (claims.length === 0) return [];
+  return (await claimRunsReading(db, claims, now, leaseMs)).outcomes;
+}
+
+/**
+ * claimRuns, also reading in the same batch what `read` asks of each claim (a model-backed run's
+ * recorded steps): no extra round trip. Each read's result is answered with its claim.
+ */
+export async function claimRunsReading(
+  db: D1Database,
+  claims: readonly Claim[],
+  now: number,
+  leaseMs: number,
+  read: (claim: Claim, index: number) => D1PreparedStatement | undefined = () => undefined,
+): Promise<{ outcomes: ClaimOutcome[]; reads: (D1Result | undefined)[] }> {
+  if (claims.length === 0) return { outcomes: [], reads: [] };
+  const reads = claims.map(read);
+  const readStatements = reads.filter((r): r is D1PreparedStatement => r !== undefined);
   const paused = db.prepare("SELECT agent FROM agent_state WHERE paused = 1");
   const entries = claims.map(
     (c) =>
@@ -53,22 +70,24 @@ export async function claimRuns(
       ] as const,
   );
   const {
-    before: [pausedRows],
+    before: [pausedRows, ...readResults],
     each,
-  } = await batchEach(db, entries, [paused]);
+  } = await batchEach(db, entries, [paused, ...readStatements]);
   const pausedAgents = new Set(
     z
       .array(z.object({ agent: z.string() }))
       .parse(pausedRows?.results)
       .map((r) => r.agent),
   );
-  return claims.map((c, i) => {
+  const outcomes = claims.map((c, i): ClaimOutcome => {
     if (pausedAgents.has(c.agent)) return "paused";
     const [, claimed] = each[i]!;
     const row = ClaimRow.parse(claimed.results[0]);
     if (row.status === "running") return row.claim === c.claim ? "claimed" : "busy";
     return "done";
   });
+  let at = 0;
+  return { outcomes, reads: reads.map((r) => (r ? readResults[at++] : undefined)) };
 }
 
 /** A claimed run whose worker vanished may be taken over (by a redelivery or the sweep) after this long. */
@@ -364,6 +383,8 @@ export type RunWithCalls = Omit<RunView, "model"> & {
   model: (NonNullable<RunView["model"]> & { confidence: number | null }) | null;
   calls: ModelCallView[];
   violations: RunViolation[];
+  /** A model-backed run's steps (model replies and tool calls), in order. */
+  steps: StepView[];
 };
 /** A policy violation as a run carries it. */
 export interface RunViolation {
@@ -400,7 +421,9 @@ export function withCalls(
   runs: readonly RunView[],
   rows: unknown,
   violations: readonly ViolationOfRun[] = [],
+  stepRows: unknown = [],
 ): RunWithCalls[] {
+  const steps = stepViews(stepRows);
   const byRun = new Map<string, ModelCallView[]>();
   for (const { key, call } of z.array(CallRow).parse(rows ?? [])) {
     const calls = byRun.get(key) ?? [];
@@ -413,7 +436,10 @@ export function withCalls(
     );
     // The confidence triage answered with in the last attempt: what the escalation decision weighed.
     const last = calls.filter((c) => c.attempt === r.attempt);
-    const confidence = last.find((c) => c.tier === "triage")?.confidence ?? last[0]?.confidence ?? null;
+    const confidence =
+      last.find((c) => c.tier === "triage" && c.confidence !== null)?.confidence ??
+      last.find((c) => c.confidence !== null)?.confidence ??
+      null;
     return {
       ...r,
       model: r.model ? { ...r.model, confidence } : null,
@@ -421,6 +447,7 @@ export function withCalls(
       violations: violations
         .filter((v) => v.eventSource === r.eventSource && v.eventId === r.eventId && v.agent === r.agent)
         .map(({ kind, detail, recordedAt }) => ({ kind, detail, recordedAt })),
+      steps: steps.get(`${r.eventSource} ${r.eventId} ${r.agent}`) ?? [],
     };
   });
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { type Plan, runPlans } from "./batch";
 import { toLoggedEvent } from "./events";
 import { iso, MODEL_CALLS_OF_CORRELATION, parseRuns, parseRunViolations, RUN_COLUMNS, withCalls } from "./runs";
+import { STEPS_OF_CORRELATION } from "./steps";
 import { where } from "./where";
 
 /** What the audit copy keeps of an instance (the coordinator's state has this shape and more). */
@@ -144,7 +145,7 @@ export async function listWorkflows(
 
 /** A workflow's instances plus every event of its correlation id and the agent runs on them. */
 export async function getWorkflow(db: D1Database, id: string) {
-  const [instances, events, runs, calls, violations] = await db.batch([
+  const [instances, events, runs, calls, steps, violations] = await db.batch([
     db.prepare("SELECT * FROM workflows WHERE id = ? ORDER BY started_at").bind(id),
     db
       .prepare("SELECT seq, envelope, received_at, logged_at FROM events WHERE correlation_id = ? ORDER BY seq")
@@ -157,6 +158,7 @@ export async function getWorkflow(db: D1Database, id: string) {
       )
       .bind(id),
     db.prepare(MODEL_CALLS_OF_CORRELATION).bind(id),
+    db.prepare(STEPS_OF_CORRELATION).bind(id),
     db
       .prepare(
         `SELECT v.event_source, v.event_id, v.agent, v.kind, v.detail, v.recorded_at
@@ -168,6 +170,11 @@ export async function getWorkflow(db: D1Database, id: string) {
   return {
     instances: (instances?.results ?? []).map(toWorkflow),
     events: (events?.results ?? []).map(toLoggedEvent),
-    runs: withCalls(parseRuns(runs?.results ?? []), calls?.results, parseRunViolations(violations?.results)),
+    runs: withCalls(
+      parseRuns(runs?.results ?? []),
+      calls?.results,
+      parseRunViolations(violations?.results),
+      steps?.results,
+    ),
   };
 }

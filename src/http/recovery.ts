@@ -42,6 +42,10 @@ const LogReplay = z
     agent: z.string().min(1).max(64).optional(),
     afterSeq: z.number().int().nonnegative().optional(),
     limit: z.number().int().min(1).max(1000).default(500),
+    models: z.enum(["resume", "recorded", "fresh"]).default("resume").meta({
+      description:
+        "Model-backed agents' recorded steps: resume (reuse them, then continue live), recorded (reuse them and call no model: a missing step fails the run) or fresh (decide again)",
+    }),
   })
   .refine((b) => given(b.type, b.correlationid, b.from, b.to), "give at least one of type, correlationid, from, to");
 const Actor = z.object({ by: z.string().min(1).max(200).default("admin").meta({ description: "Who (recorded)" }) });
@@ -140,9 +144,10 @@ export function replayRoutes(registry: Registry) {
     { required: true, description: "At least one of type, correlationid, from, to" },
   );
   return app.openapi(route, async (c) => {
-    const { agent, afterSeq, ...slice } = await readJson(c.req.raw, LogReplay);
+    const { agent, afterSeq, models, ...slice } = await readJson(c.req.raw, LogReplay);
     if (agent) knownAgent(registry, agent);
-    const result = await replayLog(c.env, registry, { ...slice, afterSeq }, agent).catch((e: unknown) =>
+    const mode = models === "resume" ? undefined : models;
+    const result = await replayLog(c.env, registry, { ...slice, afterSeq }, agent, mode).catch((e: unknown) =>
       Promise.reject(queueDown(e)),
     );
     return c.json(result, 202);

@@ -72,6 +72,27 @@ export const RunSchema = open({
   }).nullable(),
   calls: z.array(ModelCallSchema),
   violations: z.array(open({ kind: z.string(), detail: z.string(), recordedAt: ms })),
+  steps: z
+    .array(
+      open({
+        step: z.number().meta({ description: "From 0, the same in every attempt" }),
+        kind: z.enum(["model", "tool"]),
+        tier: z.string(),
+        model: z.string().optional(),
+        stopReason: z.string().nullable().optional(),
+        toolCalls: z.array(z.string()).optional().meta({ description: "The tools a model reply asked for" }),
+        tool: z.string().optional(),
+        input: z.unknown().optional(),
+        result: z.string().optional().meta({ description: "What the model was shown (cut at 2,000 characters)" }),
+        isError: z.boolean().optional(),
+        costMicros: z.number().optional(),
+        latencyMs: z.number(),
+        attempt: z.number().meta({ description: "The attempt that took (and paid for) the step" }),
+        recordedAt: ms,
+      }).meta({ id: "RunStep" }),
+    )
+    .optional()
+    .meta({ description: "A model-backed run's steps: each model reply and tool call, in order" }),
   attempts: z.array(
     open({
       attempt: z.number(),

@@ -25,6 +25,8 @@ export interface CallInput {
 export interface CallResult {
   /** The answer's JSON, parsed but not yet validated; undefined when the text is not JSON. */
   output: unknown;
+  /** The reply's content blocks, as the API sent them (recorded, to replay the step). */
+  content: { type: string }[];
   stopReason: string | null;
   usage: Usage;
   latencyMs: number;
@@ -58,31 +60,50 @@ export function readUsage(u: Anthropic.Messages.Usage): Usage {
   };
 }
 
+/** The system prompt as a block, marked for the prompt cache when it is long enough to be worth it. */
+export function systemBlocks(system: string) {
+  return [
+    {
+      type: "text" as const,
+      text: system,
+      ...(system.length >= CACHE_MIN_CHARS ? { cache_control: { type: "ephemeral" as const } } : {}),
+    },
+  ];
+}
+
+/** `output_config`: the answer's format, and the effort for models that take one. */
+export function outputConfig(input: Pick<CallInput, "model" | "schema" | "effort">) {
+  const effort = input.effort && modelInfo(input.model).effort ? { effort: input.effort } : {};
+  return { format: outputFormat(input.schema), ...effort };
+}
+
+/** The answer's JSON from a reply's text blocks (read by type: thinking may come first); undefined if not JSON. */
+export function answerOf(content: readonly { type: string; text?: unknown }[]): unknown {
+  const text = content
+    .filter((block) => block.type === "text" && typeof block.text === "string")
+    .map((block) => block.text as string)
+    .join("");
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function callModel(client: Anthropic, input: CallInput): Promise<CallResult> {
   const started = Date.now();
-  const effort = input.effort && modelInfo(input.model).effort ? { effort: input.effort } : {};
   const message = await client.messages.create({
     model: input.model,
     max_tokens: input.maxTokens,
-    system: [
-      {
-        type: "text",
-        text: input.system,
-        ...(input.system.length >= CACHE_MIN_CHARS ? { cache_control: { type: "ephemeral" as const } } : {}),
-      },
-    ],
-    output_config: { format: outputFormat(input.schema), ...effort },
+    system: systemBlocks(input.system),
+    output_config: outputConfig(input),
     messages: [{ role: "user", content: input.user }],
   });
-  const text = message.content
-    .filter((block) => block.type === "text")
-    .map((block) => block.text)
-    .join("");
-  let output: unknown;
-  try {
-    output = text ? JSON.parse(text) : undefined;
-  } catch {
-    output = undefined;
-  }
-  return { output, stopReason: message.stop_reason, usage: readUsage(message.usage), latencyMs: Date.now() - started };
+  return {
+    output: answerOf(message.content),
+    content: message.content,
+    stopReason: message.stop_reason,
+    usage: readUsage(message.usage),
+    latencyMs: Date.now() - started,
+  };
 }

@@ -7,6 +7,7 @@ import type { Envelope } from "../bus/envelope";
 import type { Pattern } from "../bus/subscriptions";
 import type { Destination } from "../destinations/define";
 import type { Effort, Tier } from "../models/lineup";
+import type { Tools } from "./tools";
 
 /**
  * What the runtime lends a handler: the delivery attempt (from 1) and the capabilities the registry
@@ -38,7 +39,7 @@ export interface Guarded<D> {
 }
 
 /** How a model-backed agent decides: the triage tier first, the escalation tier only when needed. */
-export interface ModelSpec<Ev, O extends z.ZodType> {
+export interface ModelSpec<Ev, O extends z.ZodType, Caps = unknown> {
   /** The agent's system prompt (after a fixed preamble about untrusted event data). */
   instructions: string;
   /** The decision the model must return (validated before anything is published). */
@@ -64,6 +65,16 @@ export interface ModelSpec<Ev, O extends z.ZodType> {
    * medium for escalation.
    */
   effort?: Partial<Record<Tier, Effort>>;
+  /**
+   * Tools the model may call before it answers (see `defineTool`), keyed by the name the model calls
+   * them by. Each tier runs its own loop through the SDK's tool runner; every reply and every result
+   * is a recorded step, never paid for or run twice across retries.
+   */
+  tools?: Tools<Caps>;
+  /** Model calls per tier's loop, the last of which must answer (no more tool calls). Default 6. */
+  maxTurns?: number;
+  /** Input plus output tokens per tier's loop; past it the loop stops and the run is flagged bounded. Default 60,000. */
+  maxRunTokens?: number;
 }
 
 /** The erased form the runtime works with. */
@@ -159,7 +170,7 @@ export interface ModelAgentSpec<
   O extends z.ZodType,
   Caps,
 > extends Omit<AgentSpec<C, S, E, Caps>, "handle"> {
-  model: ModelSpec<EventOf<C, S>, O>;
+  model: ModelSpec<EventOf<C, S>, O, Caps>;
   /** Turns the validated decision into events to publish. */
   handle: (
     input: HandlerInput<EventOf<C, S>, z.output<O>, Caps>,

@@ -20,7 +20,13 @@ import {
 import { log } from "../log";
 import type { Registry } from "../registry";
 
-const task = (agent: string, event: Envelope): TaskMessage => ({ kind: "task", agent, event, receivedAt: Date.now() });
+const task = (agent: string, event: Envelope, models?: TaskMessage["models"]): TaskMessage => ({
+  kind: "task",
+  agent,
+  event,
+  receivedAt: Date.now(),
+  ...(models ? { models } : {}),
+});
 
 /** Replays the dead letters matching `filter` (each once). Throws if the queue refuses: nothing is lost. */
 export async function replayDeadLetters(env: Env, lanes: Lanes, filter: DeadLetterFilter) {
@@ -41,8 +47,17 @@ export async function replayDeadLetters(env: Env, lanes: Lanes, filter: DeadLett
   return letters.map((l) => ({ id: l.id, kind: l.kind, agent: l.agent, eventId: l.event.id }));
 }
 
-/** Re-delivers a slice of the log to one agent, or to every subscriber. */
-export async function replayLog(env: Env, registry: Registry, slice: LogSlice, agentName?: string) {
+/**
+ * Re-delivers a slice of the log to one agent, or to every subscriber. `models` says how model-backed
+ * agents treat their recorded steps (default: reuse them, then continue live).
+ */
+export async function replayLog(
+  env: Env,
+  registry: Registry,
+  slice: LogSlice,
+  agentName?: string,
+  models?: TaskMessage["models"],
+) {
   const agents = agentName ? registry.agents.filter((a) => a.name === agentName) : registry.agents;
   const { events: logged, succeeded, next } = await replaySlice(env, slice);
   const all = logged.flatMap(({ event }) => subscribersOf(agents, event).map((a) => ({ event, agent: a.name })));
@@ -56,7 +71,7 @@ export async function replayLog(env: Env, registry: Registry, slice: LogSlice, a
   await sendTasks(
     env,
     registry,
-    toSend.map((p) => task(p.agent, p.event)),
+    toSend.map((p) => task(p.agent, p.event, models)),
   );
   const count = (d: string) => decisions.filter((x) => x === d).length;
   log("replay.log", { status: "queued", events: logged.length, queued: toSend.length, held: count("held") });

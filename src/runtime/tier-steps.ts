@@ -3,13 +3,15 @@
 import type { ZodType } from "zod";
 import type { Envelope } from "../bus/envelope";
 import type { Violation } from "../db/runs";
-import { callModel, type CallResult } from "../models/call";
+import { answerOf, callModel, type CallResult } from "../models/call";
 import type { Anthropic } from "../models/client";
 import { classifyModelError } from "../models/errors";
 import { DEFAULT_EFFORT, type ModelSetup, type Tier } from "../models/lineup";
 import { NO_USAGE } from "../models/prices";
 import { suspectedInjection } from "../models/prompt";
 import type { Agent, ModelSpec } from "./define";
+import { StepLog } from "./steps";
+import type { ToolCall } from "./tools";
 import {
   type Answer,
   answerSchema,
@@ -30,10 +32,20 @@ export interface Run {
   injectionSuspected: boolean;
   calls: TierCall[];
   violations: Violation[];
+  /** The run's steps: recorded ones replay, new ones are recorded as they complete. */
+  steps: StepLog;
+  /** What a tool's function is lent for step `n` (capabilities, event, idempotency key). */
+  toolCall: (step: number) => ToolCall;
+}
+
+/** Per run: its step log and what its tools are lent. Without one, nothing is recorded or lent. */
+export interface RunDeps {
+  steps: StepLog;
+  toolCall: (step: number) => ToolCall;
 }
 
 /** The answer schema, and a scan of everything the model is shown for text that tries to instruct it. */
-export function begin(agent: Agent, event: Envelope): Run {
+export function begin(agent: Agent, event: Envelope, per?: RunDeps): Run {
   const spec = agent.model as Run["spec"];
   const injected = [
     ...suspectedInjection(event.data),
@@ -50,6 +62,15 @@ export function begin(agent: Agent, event: Envelope): Run {
     injectionSuspected: injected.length > 0,
     calls: [],
     violations,
+    steps: per?.steps ?? StepLog.none(),
+    toolCall:
+      per?.toolCall ??
+      ((step) => ({
+        ctx: { attempt: 1 },
+        event,
+        step,
+        idempotencyKey: `${event.source} ${event.id} ${agent.name} ${step}`,
+      })),
   };
 }
 
@@ -88,7 +109,8 @@ export function floored<T extends Answer>(run: Run, answer: T): T & { overruled?
 
 /** What asking needs beyond the run: a client, the lineup and prices, and the prompt. */
 export interface Asking {
-  client: Anthropic;
+  /** null only while replaying recorded outputs: a step that is not recorded then fails the run. */
+  client: Anthropic | null;
   setup: ModelSetup;
   system: string;
   user: string;
@@ -96,11 +118,21 @@ export interface Asking {
 }
 
 export type Asked =
-  { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" } | { cost: number; answer: Answer };
+  | { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" | "bounded" | "budget"; detail?: string }
+  | { cost: number; answer: Answer };
 
-/** One call to one tier, recorded: an answer, a problem that escalates, or a ModelRunError. */
+/**
+ * One call to one tier, recorded as a step: an answer, a problem that escalates, or a ModelRunError.
+ * A step a previous attempt recorded is replayed instead of paid for again.
+ */
 export async function ask(run: Run, a: Asking, tier: Tier): Promise<Asked> {
   const model = a.setup.tiers[tier];
+  const replayed = run.steps.replayModel(tier, model);
+  if (replayed) {
+    const { reply } = replayed;
+    const result = { ...reply, output: answerOf(reply.content), latencyMs: 0 };
+    return judged(run, a, tier, result, new Date(), true);
+  }
   const effort = run.spec.effort?.[tier] ?? DEFAULT_EFFORT[tier];
   const at = new Date();
   let result: CallResult;
@@ -113,7 +145,8 @@ export async function ask(run: Run, a: Asking, tier: Tier): Promise<Asked> {
       maxTokens: maxTokens(run, tier),
       effort,
     };
-    const call = () => callModel(a.client, input);
+    const client = liveClient(a, run);
+    const call = () => callModel(client, input);
     result = await (a.gate ? a.gate(call) : call());
   } catch (error) {
     const latencyMs = Date.now() - at.getTime();
@@ -128,16 +161,41 @@ export async function ask(run: Run, a: Asking, tier: Tier): Promise<Asked> {
     });
     throw new ModelRunError(classifyModelError(error), run.calls);
   }
-  const cost = a.setup.prices.costMicros(model, result.usage, at);
+  const reply = { content: result.content, stopReason: result.stopReason, usage: result.usage };
+  const costMicros = a.setup.prices.costMicros(model, result.usage, at);
+  const step = run.steps.take();
+  await run.steps.record({
+    kind: "model",
+    step,
+    tier,
+    model,
+    reply,
+    costMicros,
+    latencyMs: result.latencyMs,
+    attempt: run.steps.attempt,
+  });
+  return judged(run, a, tier, result, at, false);
+}
+
+/** The client for a live call; there is none only in a recorded replay, which must not get here. */
+export function liveClient(a: Asking, run: Run): Anthropic {
+  if (a.client) return a.client;
+  throw new ModelRunError({ action: "dead_letter", message: "no ANTHROPIC_API_KEY for a model call" }, run.calls);
+}
+
+/** Accounts for a reply (live, or replayed at no cost to this attempt) and judges its answer. */
+export function judged(run: Run, a: Asking, tier: Tier, result: CallResult, at: Date, replayed: boolean): Asked {
+  const model = a.setup.tiers[tier];
+  const cost = replayed ? 0 : a.setup.prices.costMicros(model, result.usage, at);
   const record = (outcome: TierCall["outcome"], confidence?: number) =>
     run.calls.push({
       tier,
       model,
-      usage: result.usage,
+      usage: replayed ? NO_USAGE : result.usage,
       costMicros: cost,
-      escalationPriceMicros: a.setup.prices.costMicros(a.setup.tiers.escalation, result.usage, at),
+      escalationPriceMicros: replayed ? 0 : a.setup.prices.costMicros(a.setup.tiers.escalation, result.usage, at),
       latencyMs: result.latencyMs,
-      outcome,
+      outcome: replayed ? "replayed" : outcome,
       ...(confidence === undefined ? {} : { confidence }),
     });
   if (result.stopReason === "refusal" || result.stopReason === "max_tokens") {

@@ -15,12 +15,21 @@ export interface TierCall {
   /** The same usage at the escalation model's prices: the always-escalate counterfactual. */
   escalationPriceMicros: number;
   latencyMs: number;
-  outcome: "ok" | "invalid_output" | "refusal" | "max_tokens" | "error";
+  /** `tool_use`: a turn of a tool loop; `replayed`: a step an earlier attempt paid for, reused. */
+  outcome: "ok" | "invalid_output" | "refusal" | "max_tokens" | "error" | "tool_use" | "replayed";
   confidence?: number;
 }
 
 export type EscalationReason =
-  "rule" | "guard" | "low_confidence" | "asked" | "invalid_output" | "refusal" | "max_tokens" | "suspected_injection";
+  | "rule"
+  | "guard"
+  | "low_confidence"
+  | "asked"
+  | "invalid_output"
+  | "refusal"
+  | "max_tokens"
+  | "bounded"
+  | "suspected_injection";
 
 export interface Escalation {
   reason: EscalationReason;

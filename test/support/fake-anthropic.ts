@@ -3,7 +3,8 @@
 // 2026-11): unknown or retired models, forced tool use on Sonnet/Opus 5.5, sampling parameters and
 // prefill on the 5.5 models, effort on models without it. It answers structured-output requests with
 // JSON text of the requested schema's shape, optionally after a thinking block, and reports usage with
-// the cache fields. Shared by the workerd tests, the model-tier benchmark and the soak.
+// the cache fields. A reply may call tools instead (stop_reason tool_use); the fake then checks, as
+// the API does, that the next request answers every call with a tool_result. Shared by the workerd tests, the model-tier benchmark and the soak.
 import { type JsonSchema, schemaMismatch } from "./json-schema-shape";
 
 interface FakeModel {
@@ -47,6 +48,12 @@ export interface FakeRequest {
   outputSchema?: JsonSchema;
   effort?: string;
   cached: boolean;
+  /** The names of the tools the request offers. */
+  tools: string[];
+  /** `tool_choice.type`, when set. */
+  toolChoice?: string;
+  /** The tool results the last user message carries, in order. */
+  toolResults: { toolUseId: string; content: string; isError: boolean }[];
   body: Record<string, unknown>;
 }
 
@@ -61,6 +68,8 @@ export interface FakeReply {
   text?: string;
   /** A thinking block to put before the answer. */
   thinking?: string;
+  /** Call these tools instead of answering (stop_reason tool_use); `text` may come first. */
+  toolUses?: { name: string; input: unknown }[];
   stopReason?: "end_turn" | "refusal" | "max_tokens";
   usage?: Partial<{
     input_tokens: number;
@@ -108,6 +117,41 @@ export function refusal(body: Record<string, unknown>, today: string): FakeReply
   if (config?.format !== undefined && config.format.type !== "json_schema") {
     return error(400, "invalid_request_error", "output_config.format.type: must be json_schema");
   }
+  return toolProblem(body, messages);
+}
+
+type Block = { type?: string; id?: string; tool_use_id?: string; name?: string };
+const blocksOf = (content: unknown): Block[] => (Array.isArray(content) ? (content as Block[]) : []);
+
+/** What the API says about tool blocks: they need tools, and every call needs its result next. */
+function toolProblem(body: Record<string, unknown>, messages: { role?: string; content?: unknown }[]) {
+  const tools = Array.isArray(body.tools) ? (body.tools as { name?: string }[]) : [];
+  const blocks = messages.flatMap((m) => blocksOf(m.content));
+  if (blocks.some((b) => b.type === "tool_use" || b.type === "tool_result") && tools.length === 0) {
+    return error(
+      400,
+      "invalid_request_error",
+      "Requests which include `tool_use` or `tool_result` blocks must define tools.",
+    );
+  }
+  for (const [i, m] of messages.entries()) {
+    if (m.role !== "assistant") continue;
+    const calls = blocksOf(m.content).filter((b) => b.type === "tool_use");
+    if (calls.length === 0) continue;
+    const answered = new Set(
+      blocksOf(messages[i + 1]?.content)
+        .filter((b) => b.type === "tool_result")
+        .map((b) => b.tool_use_id),
+    );
+    const missing = calls.find((c) => !answered.has(c.id));
+    if (missing) {
+      return error(
+        400,
+        "invalid_request_error",
+        `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${missing.id}`,
+      );
+    }
+  }
   return undefined;
 }
 
@@ -115,7 +159,7 @@ const textOf = (content: unknown): string =>
   typeof content === "string"
     ? content
     : Array.isArray(content)
-      ? content.map((b: { text?: string }) => b.text ?? "").join("\n")
+      ? content.map((b: { text?: string; content?: unknown }) => b.text ?? textOf(b.content)).join("\n")
       : "";
 
 export function fakeMessagesApi(handler: FakeHandler, options: FakeOptions = {}) {
@@ -138,6 +182,16 @@ export function fakeMessagesApi(handler: FakeHandler, options: FakeOptions = {})
       ...(config?.format?.schema ? { outputSchema: config.format.schema } : {}),
       ...(config?.effort ? { effort: config.effort } : {}),
       cached: systemBlocks.some((b) => b.cache_control !== undefined),
+      tools: (Array.isArray(body.tools) ? (body.tools as { name: string }[]) : []).map((t) => t.name),
+      ...((body.tool_choice as { type?: string } | undefined)?.type
+        ? { toolChoice: (body.tool_choice as { type: string }).type }
+        : {}),
+      toolResults: blocksOf((messages.at(-1) as { content?: unknown } | undefined)?.content)
+        .filter((b) => b.type === "tool_result")
+        .map((b) => {
+          const r = b as { tool_use_id: string; content?: unknown; is_error?: boolean };
+          return { toolUseId: r.tool_use_id, content: textOf(r.content), isError: r.is_error === true };
+        }),
       body,
     };
     requests.push(request);
@@ -149,8 +203,14 @@ export function fakeMessagesApi(handler: FakeHandler, options: FakeOptions = {})
       const err = reply.error ?? { type: "api_error", message: `status ${reply.status}` };
       return new Response(JSON.stringify({ type: "error", error: err }), { status: reply.status, headers });
     }
-    const stop = reply.stopReason ?? "end_turn";
-    const text = reply.text ?? (stop === "refusal" ? "I can't help with that." : JSON.stringify(reply.answer ?? null));
+    const calling = (reply.toolUses?.length ?? 0) > 0;
+    if (calling && request.toolChoice === "none") {
+      throw new Error("fake Messages API: the script calls a tool in a request with tool_choice none");
+    }
+    const stop = calling ? "tool_use" : (reply.stopReason ?? "end_turn");
+    const text = calling
+      ? (reply.text ?? "")
+      : (reply.text ?? (stop === "refusal" ? "I can't help with that." : JSON.stringify(reply.answer ?? null)));
     if (request.outputSchema && stop === "end_turn" && reply.text === undefined) {
       const mismatch = schemaMismatch(reply.answer, request.outputSchema);
       if (mismatch) throw new Error(`fake Messages API: the scripted answer does not fit the schema: ${mismatch}`);
@@ -176,7 +236,13 @@ export function fakeMessagesApi(handler: FakeHandler, options: FakeOptions = {})
     };
     const content = [
       ...(reply.thinking ? [{ type: "thinking", thinking: reply.thinking, signature: `sig_${n}` }] : []),
-      { type: "text", text },
+      ...(text ? [{ type: "text", text }] : []),
+      ...(reply.toolUses ?? []).map((t, i) => ({
+        type: "tool_use",
+        id: `toolu_${n}_${i}`,
+        name: t.name,
+        input: t.input,
+      })),
     ];
     const message = {
       id: `msg_${n}`,

@@ -8,6 +8,7 @@ import { defineCatalog, external, internal } from "../../src/bus/catalog";
 import { defineDestination } from "../../src/destinations/define";
 import { defineRegistry } from "../../src/registry";
 import { agentDefiner } from "../../src/runtime/define";
+import { toolDefiner } from "../../src/runtime/tools";
 import { DeadLetter } from "../../src/runtime/errors";
 
 export const testCatalog = defineCatalog({
@@ -26,8 +27,44 @@ export const testCatalog = defineCatalog({
   "test.unheard": external(z.object({ n: z.number() })),
   // Delivered to the fixture destination below (test/destinations-queue.test.ts).
   "test.outbound": external(z.object({ n: z.number() })),
+  // A model-backed agent with a tool (test/steps-queue.test.ts).
+  "test.tooled": external(z.object({ customerId: z.string() })),
+  "test.tooled.done": internal(z.object({ verdict: z.string(), note: z.string() })),
 });
 const defineAgent = agentDefiner(testCatalog);
+const defineTool = toolDefiner<unknown>();
+
+/** While on, toolsmith dead-letters after deciding: a run whose paid steps a replay can reuse. */
+export const toolsmithStrict = { on: false };
+/** Calls of toolsmith's lookup tool (its side effect), with the idempotency key it was given. */
+export const toolsmithLookups: string[] = [];
+
+/** Model-backed, with a tool: looks the customer up, then decides. */
+export const toolsmith = defineAgent({
+  name: "toolsmith",
+  description: "Looks a customer up with its tool, then gives a verdict.",
+  subscribes: ["test.tooled"],
+  emits: ["test.tooled.done"],
+  model: {
+    instructions: "Give a verdict on the customer; look them up first.",
+    output: z.object({ verdict: z.string(), note: z.string() }),
+    local: () => ({ decision: { verdict: "local", note: "the rules" }, confidence: 0.9 }),
+    tools: {
+      lookup: defineTool({
+        description: "The customer's record.",
+        input: z.object({ customerId: z.string() }),
+        run: ({ customerId }, { idempotencyKey }) => {
+          toolsmithLookups.push(idempotencyKey);
+          return { customerId, vip: customerId.startsWith("vip") };
+        },
+      }),
+    },
+  },
+  handle: ({ decision }: { decision: { verdict: string; note: string } }) => {
+    if (toolsmithStrict.on) throw new DeadLetter("toolsmith is strict today");
+    return [{ type: "test.tooled.done", data: decision }];
+  },
+});
 
 /** Throws on every attempt: retried, then dead-lettered. */
 export const exploder = defineAgent({
@@ -130,7 +167,7 @@ export const outbound = defineDestination({
 /** The example app, the misbehaving fixtures, and a second domain (test/support/library-domain.ts). */
 export const testRegistry = defineRegistry({
   catalog: { ...testCatalog, ...libraryCatalog },
-  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler, librarian, desk],
+  agents: [...agents, exploder, rogue, mendable, lateJoiner, echo, sloppy, dawdler, toolsmith, librarian, desk],
   workflows: [...workflows, loan],
   sources,
   destinations: [outbound],
