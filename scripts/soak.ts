@@ -3,8 +3,8 @@
 // on loopback, reached through ANTHROPIC_BASE_URL) answering 429 or 529 to 5% of calls. Medium-risk
 // orders are approved as they wait. Then it reconciles from the log and prints the counts.
 // Options: --n (10000), --rate (20 events/s), --seed (1).
+import { serveModel } from "./lib/model-server";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -56,20 +56,7 @@ const fake = fakeMessagesApi((req) => {
     },
   };
 });
-const modelServer = createServer((req, res) => {
-  let body = "";
-  req.setEncoding("utf8");
-  req.on("data", (chunk: string) => (body += chunk));
-  req.on("end", () => {
-    void (async () => {
-      const reply = await fake.fetch(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method ?? "POST", body });
-      res.writeHead(reply.status, Object.fromEntries(reply.headers));
-      res.end(await reply.text());
-    })();
-  });
-});
-const modelPort = await freePort();
-await new Promise<void>((resolve) => modelServer.listen(modelPort, "127.0.0.1", resolve));
+const modelServer = await serveModel(fake.fetch, await freePort());
 
 // ---- agentwire under wrangler dev ---------------------------------------------------------------------
 const dir = mkdtempSync(path.join(tmpdir(), "agentwire-soak-"));
@@ -87,7 +74,7 @@ const server = await startDev({
     WEBHOOK_SECRET: secret,
     ADMIN_TOKEN: adminToken,
     ANTHROPIC_API_KEY: "sk-ant-soak",
-    ANTHROPIC_BASE_URL: `http://127.0.0.1:${modelPort}`,
+    ANTHROPIC_BASE_URL: modelServer.baseUrl,
     RETRY_BASE_DELAY_SECONDS: "1",
   },
 });
@@ -182,7 +169,7 @@ while (stable < 3 && Date.now() - drainStarted < 15 * 60_000) {
 stopApprovals = true;
 await approvals;
 await server.stop();
-modelServer.close();
+await modelServer.close();
 console.log("\n");
 
 // ---- reconcile from the log ------------------------------------------------------------------------------

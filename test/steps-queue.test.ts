@@ -6,18 +6,14 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { normalize, type TaskMessage } from "../src/bus/envelope";
 import { setModelFetch } from "../src/models/client";
-import { type FakeHandler, fakeMessagesApi } from "./support/fake-anthropic";
+import { useFakeMessages } from "./support/fake-anthropic";
 import { toolsmithLookups, toolsmithStrict } from "./support/fixtures";
 import { ADMIN, call, uniqueId, waitFor } from "./support/helpers";
 import worker from "./support/worker";
 
 const KEYED = { ...env, ANTHROPIC_API_KEY: "sk-ant-test" } as Env;
 
-function useFake(handler: FakeHandler) {
-  const fake = fakeMessagesApi(handler);
-  setModelFetch(fake.fetch);
-  return fake;
-}
+const useFake = useFakeMessages;
 afterEach(() => {
   setModelFetch(undefined);
   toolsmithStrict.on = false;

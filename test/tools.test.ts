@@ -13,7 +13,7 @@ import { StepLog, type StepMode } from "../src/runtime/steps";
 import { decideWithModel, ModelRunError, type TierDeps } from "../src/runtime/tiers";
 import { toolDefiner } from "../src/runtime/tools";
 import { catalog } from "../agents/catalog";
-import { type FakeHandler, type FakeRequest, fakeMessagesApi } from "./support/fake-anthropic";
+import { type FakeHandler, type FakeRequest, useFakeMessages } from "./support/fake-anthropic";
 import { uniqueId } from "./support/helpers";
 
 const HAIKU = "claude-haiku-5-5";
@@ -85,11 +85,7 @@ const deps = (): TierDeps => ({
   setup: () => modelSetup(env),
   budget: ledgerBudget(env.BUDGET),
 });
-function useFake(handler: FakeHandler) {
-  const fake = fakeMessagesApi(handler);
-  setModelFetch(fake.fetch);
-  return fake;
-}
+const useFake = useFakeMessages;
 afterEach(() => {
   setModelFetch(undefined);
   seen.length = 0;

@@ -288,9 +288,10 @@ async function runOne(
   // The registry's capabilities, and the attempt (which no capability may shadow).
   const ctx = { ...lent, attempt: task.message.attempts };
   try {
-    const decision = agent.model
-      ? await decideWithModel(agent, event, deps, await runDeps(task, env, idKey, ctx))
-      : undefined;
+    // Steps are recorded (and tools lent an idempotency key) only for calls that cost something.
+    const recording = deps.client !== null || task.body.models === "recorded";
+    const per = agent.model && recording ? await runDeps(task, env, idKey, ctx) : undefined;
+    const decision = agent.model ? await decideWithModel(agent, event, deps, per) : undefined;
     const model = decision ? accounting(decision) : undefined;
     violations.push(...(decision?.violations ?? []));
     const emits = await agent.handle({ event, decision: decision?.decision, ctx });

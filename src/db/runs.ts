@@ -1,7 +1,7 @@
 // agent_runs: one row per (event, agent). A delivery claims the row before running, so a duplicate
 // delivery of a finished run is recognised and a concurrent one backs off: one run per (event, agent).
 import { batchEach, type Plan, runPlans } from "./batch";
-import { type StepView, stepViews } from "./steps";
+import { type StepView, stepViews, UsageSchema } from "./steps";
 import { z } from "zod";
 
 export interface RunKey {
@@ -97,14 +97,7 @@ export const CLAIM_LEASE_MS = 5 * 60_000;
 export const ModelCallRecordSchema = z.object({
   tier: z.string(),
   model: z.string(),
-  usage: z.object({
-    inputTokens: z.number(),
-    outputTokens: z.number(),
-    cacheReadTokens: z.number(),
-    cacheWrite5mTokens: z.number(),
-    cacheWrite1hTokens: z.number(),
-    thinkingTokens: z.number(),
-  }),
+  usage: UsageSchema,
   costMicros: z.number(),
   alwaysEscalateMicros: z.number(),
   latencyMs: z.number(),

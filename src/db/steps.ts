@@ -10,7 +10,8 @@ interface RunKey {
   agent: string;
 }
 
-const UsageSchema = z.object({
+/** A call's usage as recorded (src/models/prices.ts's Usage). */
+export const UsageSchema = z.object({
   inputTokens: z.number(),
   outputTokens: z.number(),
   cacheReadTokens: z.number(),

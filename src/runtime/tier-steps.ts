@@ -3,6 +3,7 @@
 import type { ZodType } from "zod";
 import type { Envelope } from "../bus/envelope";
 import type { Violation } from "../db/runs";
+import type { ModelReply } from "../db/steps";
 import { answerOf, callModel, type CallResult } from "../models/call";
 import type { Anthropic } from "../models/client";
 import { classifyModelError } from "../models/errors";
@@ -26,6 +27,8 @@ const DEFAULT_MAX_TOKENS: Record<Tier, number> = { triage: 1024, escalation: 409
 
 /** One decision in progress: what it is about, and what it has recorded so far. */
 export interface Run {
+  /** The agent's name. */
+  agent: string;
   spec: ModelSpec<Envelope, ZodType>;
   Answer: ReturnType<typeof answerSchema>;
   event: Envelope;
@@ -56,6 +59,7 @@ export function begin(agent: Agent, event: Envelope, per?: RunDeps): Run {
     violations.push({ kind: "prompt_injection_suspected", detail: `instruction-like text in ${injected.join(", ")}` });
   }
   return {
+    agent: agent.name,
     spec,
     Answer: answerSchema(spec.output),
     event,
@@ -149,20 +153,29 @@ export async function ask(run: Run, a: Asking, tier: Tier): Promise<Asked> {
     const call = () => callModel(client, input);
     result = await (a.gate ? a.gate(call) : call());
   } catch (error) {
-    const latencyMs = Date.now() - at.getTime();
-    run.calls.push({
-      tier,
-      model,
-      usage: NO_USAGE,
-      costMicros: 0,
-      escalationPriceMicros: 0,
-      latencyMs,
-      outcome: "error",
-    });
-    throw new ModelRunError(classifyModelError(error), run.calls);
+    throw failedCall(run, tier, model, Date.now() - at.getTime(), error);
   }
   const reply = { content: result.content, stopReason: result.stopReason, usage: result.usage };
-  const costMicros = a.setup.prices.costMicros(model, result.usage, at);
+  await recordReply(run, tier, model, reply, a.setup.prices.costMicros(model, result.usage, at), result.latencyMs);
+  return judged(run, a, tier, result, at, false);
+}
+
+/** A call that failed: recorded on the run (nothing paid), and the error the queue should act on. */
+export function failedCall(run: Run, tier: Tier, model: string, latencyMs: number, error: unknown): ModelRunError {
+  const zero = { usage: NO_USAGE, costMicros: 0, escalationPriceMicros: 0 };
+  run.calls.push({ tier, model, ...zero, latencyMs, outcome: "error" });
+  return new ModelRunError(classifyModelError(error), run.calls);
+}
+
+/** Records a paid reply as the run's next step, before anything else happens. */
+export async function recordReply(
+  run: Run,
+  tier: Tier,
+  model: string,
+  reply: ModelReply,
+  costMicros: number,
+  latencyMs: number,
+): Promise<void> {
   const step = run.steps.take();
   await run.steps.record({
     kind: "model",
@@ -171,10 +184,9 @@ export async function ask(run: Run, a: Asking, tier: Tier): Promise<Asked> {
     model,
     reply,
     costMicros,
-    latencyMs: result.latencyMs,
+    latencyMs,
     attempt: run.steps.attempt,
   });
-  return judged(run, a, tier, result, at, false);
 }
 
 /** The client for a live call; there is none only in a recorded replay, which must not get here. */

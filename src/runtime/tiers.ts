@@ -170,17 +170,7 @@ async function escalate(run: Run, a: Asking, budget: BudgetPort, first: Triaged)
   if (!reservation.ok) {
     const detail = `${escalation?.reason ?? "escalation"} not escalated: ${reservation.reason}`;
     run.violations.push({ kind: "budget_limited", detail });
-    const fallback = first.answer
-      ? floored(run, { ...first.answer, tier: "triage" as const, model: a.setup.tiers.triage })
-      : decideLocally(run);
-    return {
-      ...fallback,
-      calls: run.calls,
-      escalated: false,
-      ...because,
-      budgetLimited: true,
-      violations: run.violations,
-    };
+    return bestSoFar(run, a, first, true);
   }
   let e: Asked;
   try {
@@ -191,20 +181,8 @@ async function escalate(run: Run, a: Asking, budget: BudgetPort, first: Triaged)
   }
   if (!tooled) await budget.settle(reservation.token, e.cost);
   if ("problem" in e && (e.problem === "budget" || e.problem === "bounded")) {
-    // The escalation loop hit a bound (turns, tokens, budget) without an answer: the best decision so
-    // far stands — triage's, or the agent's rules — floored, and flagged on the run.
-    const limited = e.problem === "budget";
-    const fallback = first.answer
-      ? floored(run, { ...first.answer, tier: "triage" as const, model: a.setup.tiers.triage })
-      : decideLocally(run);
-    return {
-      ...fallback,
-      calls: run.calls,
-      escalated: false,
-      ...because,
-      budgetLimited: limited,
-      violations: run.violations,
-    };
+    // The escalation loop hit a bound (turns, tokens, budget) without an answer: flagged on the run.
+    return bestSoFar(run, a, first, e.problem === "budget");
   }
   if ("problem" in e) {
     const message = `escalation tier returned ${e.problem} (after ${escalation?.reason})`;
@@ -218,6 +196,15 @@ async function escalate(run: Run, a: Asking, budget: BudgetPort, first: Triaged)
     budgetLimited: false,
     violations: run.violations,
   };
+}
+
+/** Escalation did not answer (budget, bounds): triage's decision, or the agent's rules, floored. */
+function bestSoFar(run: Run, a: Asking, first: Triaged, budgetLimited: boolean): ModelDecision {
+  const fallback = first.answer
+    ? floored(run, { ...first.answer, tier: "triage" as const, model: a.setup.tiers.triage })
+    : decideLocally(run);
+  const because = first.escalation ? { escalation: first.escalation } : {};
+  return { ...fallback, calls: run.calls, escalated: false, ...because, budgetLimited, violations: run.violations };
 }
 
 /** What a run's model use is recorded as: per-tier calls, the outcome, and the counterfactual. */

@@ -7,12 +7,21 @@
 import type Anthropic from "@anthropic-ai/sdk";
 import { betaZodTool } from "@anthropic-ai/sdk/helpers/beta/zod";
 import type { ModelReply } from "../db/steps";
+import { log } from "../log";
 import { answerOf, outputConfig, readUsage, systemBlocks } from "../models/call";
-import { classifyModelError } from "../models/errors";
 import { DEFAULT_EFFORT, type ModelId, type Tier } from "../models/lineup";
 import { NO_USAGE, type Usage } from "../models/prices";
 import { suspectedInjection } from "../models/prompt";
-import { type Asked, type Asking, judged, liveClient, maxTokens, type Run } from "./tier-steps";
+import {
+  type Asked,
+  type Asking,
+  failedCall,
+  judged,
+  liveClient,
+  maxTokens,
+  recordReply,
+  type Run,
+} from "./tier-steps";
 import type { BudgetPort } from "./tier-types";
 import { ModelRunError } from "./tier-types";
 import { DEFAULT_MAX_RESULT_CHARS, DEFAULT_TOOL_TIMEOUT_MS, resultText, type ToolSpec, withTimeout } from "./tools";
@@ -130,17 +139,7 @@ export async function askWithTools(
       const content = message.content as unknown as ModelReply["content"];
       const reply: ModelReply = { content, stopReason: message.stop_reason, usage: readUsage(message.usage) };
       const costMicros = a.setup.prices.costMicros(model, reply.usage, at);
-      const step = run.steps.take();
-      await run.steps.record({
-        kind: "model",
-        step,
-        tier,
-        model,
-        reply,
-        costMicros,
-        latencyMs,
-        attempt: run.steps.attempt,
-      });
+      await recordReply(run, tier, model, reply, costMicros, latencyMs);
       await lb.budget.settle(reservation!, costMicros);
       reservation = undefined;
       turns++;
@@ -182,16 +181,7 @@ export async function askWithTools(
   } catch (error) {
     if (reservation) await lb.budget.settle(reservation, 0);
     if (error instanceof ModelRunError) throw error;
-    run.calls.push({
-      tier,
-      model,
-      usage: NO_USAGE,
-      costMicros: 0,
-      escalationPriceMicros: 0,
-      latencyMs: Date.now() - sentAt,
-      outcome: "error",
-    });
-    throw new ModelRunError(classifyModelError(error), run.calls);
+    throw failedCall(run, tier, model, Date.now() - sentAt, error);
   }
 }
 
@@ -248,6 +238,18 @@ async function execute(
     isError = true;
     content = `Error: ${error instanceof Error ? error.message : String(error)}`.slice(0, 2_000);
   }
+  const latencyMs = Date.now() - started;
+  // One line per tool call in Workers Logs (the D1 step has the input and result; the line has neither).
+  log("agent.tool", {
+    agent: run.agent,
+    eventId: run.event.id,
+    correlationid: run.event.correlationid,
+    tool: name,
+    tier,
+    step,
+    status: isError ? "error" : "ok",
+    latencyMs,
+  });
   await run.steps.record({
     kind: "tool",
     step,
@@ -256,7 +258,7 @@ async function execute(
     input,
     content,
     isError,
-    latencyMs: Date.now() - started,
+    latencyMs,
     attempt: run.steps.attempt,
   });
   return { content, is_error: isError };

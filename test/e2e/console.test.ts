@@ -1,11 +1,12 @@
 // The console in a real Chromium against `wrangler dev`: sign in, watch a signed webhook's event arrive
 // in the live stream, open its workflow and approve it, replay a dead letter; no page ever breaks its
 // CSP; signed out, and from a forged cross-site form, nothing can be done.
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { adminGet, orderPlaced, postSigned } from "../../scripts/lib/client";
+import { serveModel } from "../../scripts/lib/model-server";
 import { fakeMessagesApi } from "../support/fake-anthropic";
 import { type Complaint, complaints, launchChromium } from "./console-browser";
 import { ADMIN_TOKEN, useDevServer } from "./support";
@@ -28,24 +29,11 @@ const fake = fakeMessagesApi((req) => {
     },
   };
 });
-const modelServer: Server = createServer((req, res) => {
-  let body = "";
-  req.setEncoding("utf8");
-  req.on("data", (chunk: string) => (body += chunk));
-  req.on("end", () => {
-    void (async () => {
-      const reply = await fake.fetch(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method ?? "POST", body });
-      res.writeHead(reply.status, Object.fromEntries(reply.headers));
-      res.end(await reply.text());
-    })();
-  });
-});
-await new Promise<void>((resolve) => modelServer.listen(0, "127.0.0.1", resolve));
-const modelPort = (modelServer.address() as AddressInfo).port;
+const model = await serveModel(fake.fetch);
 
 const target = useDevServer({
   ANTHROPIC_API_KEY: "sk-ant-e2e",
-  ANTHROPIC_BASE_URL: `http://127.0.0.1:${modelPort}`,
+  ANTHROPIC_BASE_URL: model.baseUrl,
 });
 
 let browser: Browser;
@@ -61,7 +49,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
-  await new Promise((r) => modelServer.close(r));
+  await model.close();
 });
 
 /** expect.poll gives up after 1 s by default: too soon for a page's first answer from wrangler dev. */
@@ -221,6 +209,10 @@ describe("the console in a browser", () => {
     const call = page.locator('#ev-calls tr[data-agent="fraud-screen"]');
     expect(await call.textContent()).toContain("triage");
     expect(await call.textContent()).toContain("claude-haiku-5-5");
+    // Its recorded step: the reply, in order, with the attempt that paid for it.
+    const step = page.locator('#ev-steps tr[data-agent="fraud-screen"][data-kind="model"]');
+    expect(await step.count()).toBe(1);
+    expect(await step.textContent()).toContain("end_turn");
     // The workflow page draws the same runs under its events, and the decision as a line.
     await page.locator("#ev-summary a").click();
     await page.waitForURL(url("/console/workflows/console-test-1"));

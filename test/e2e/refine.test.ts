@@ -3,10 +3,9 @@
 // with its tool (a crash between turns costs no second call for the first), then the support-reply
 // workflow loops the drafter and the policy evaluator: one ticket passes on round 2 after the code
 // policy overrules a lax evaluator's pass of a leaking draft; one never passes and goes to a person.
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { adminGet, orderPlaced, postSigned } from "../../scripts/lib/client";
+import { serveModel } from "../../scripts/lib/model-server";
 import { type FakeRequest, type FakeReply, fakeMessagesApi } from "../support/fake-anthropic";
 import { useDevServer } from "./support";
 
@@ -52,25 +51,12 @@ const fake = fakeMessagesApi((req) => {
   }
   return { status: 400, error: { type: "invalid_request_error", message: `e2e: no script for ${agent}` } };
 });
-const modelServer: Server = createServer((req, res) => {
-  let body = "";
-  req.setEncoding("utf8");
-  req.on("data", (chunk: string) => (body += chunk));
-  req.on("end", () => {
-    void (async () => {
-      const reply = await fake.fetch(`http://127.0.0.1${req.url ?? "/"}`, { method: req.method ?? "POST", body });
-      res.writeHead(reply.status, Object.fromEntries(reply.headers));
-      res.end(await reply.text());
-    })();
-  });
-});
-await new Promise<void>((resolve) => modelServer.listen(0, "127.0.0.1", resolve));
-const modelPort = (modelServer.address() as AddressInfo).port;
-afterAll(() => new Promise<void>((resolve) => modelServer.close(() => resolve())));
+const model = await serveModel(fake.fetch);
+afterAll(() => model.close());
 
 const target = useDevServer({
   ANTHROPIC_API_KEY: "sk-ant-e2e",
-  ANTHROPIC_BASE_URL: `http://127.0.0.1:${modelPort}`,
+  ANTHROPIC_BASE_URL: model.baseUrl,
 });
 
 const ticketEvent = (ticketId: string, customerId: string) => ({

@@ -5,6 +5,7 @@
 // JSON text of the requested schema's shape, optionally after a thinking block, and reports usage with
 // the cache fields. A reply may call tools instead (stop_reason tool_use); the fake then checks, as
 // the API does, that the next request answers every call with a tool_result. Shared by the workerd tests, the model-tier benchmark and the soak.
+import { setModelFetch } from "../../src/models/client";
 import { type JsonSchema, schemaMismatch } from "./json-schema-shape";
 
 interface FakeModel {
@@ -257,4 +258,11 @@ export function fakeMessagesApi(handler: FakeHandler, options: FakeOptions = {})
     return new Response(JSON.stringify(message), { status: 200, headers });
   };
   return { fetch, requests };
+}
+
+/** Routes the SDK's calls (src/models/client.ts) to a new fake; reset with setModelFetch(undefined). */
+export function useFakeMessages(handler: FakeHandler, options: FakeOptions = {}) {
+  const fake = fakeMessagesApi(handler, options);
+  setModelFetch(fake.fetch);
+  return fake;
 }

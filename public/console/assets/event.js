@@ -1,6 +1,7 @@
 // One event: GET /v1/events/:id as a summary, a waterfall of its runs (queued from its delivery, each
 // attempt, retries), the runs with tier, model, confidence and cost, every attempt with its error,
-// every model call with tokens, cost and latency, its policy violations and its data. Refreshed every
+// every model call with tokens, cost and latency, a tool-using run's steps (each model reply and tool
+// call, in order, with the attempt that took it), its policy violations and its data. Refreshed every
 // 2 s while a run is unfinished.
 import { api, describe } from "./api.js";
 import { badge, byId, duration, h, money, say, time, workflowLink } from "./dom.js";
@@ -26,6 +27,7 @@ const timeline = byId("ev-waterfall", HTMLElement);
 const runs = byId("ev-runs", HTMLElement);
 const attempts = /** @type {HTMLTableSectionElement} */ (byId("ev-attempts", HTMLTableElement).tBodies[0]);
 const calls = /** @type {HTMLTableSectionElement} */ (byId("ev-calls", HTMLTableElement).tBodies[0]);
+const steps = byId("ev-steps", HTMLElement);
 const violations = byId("ev-violations", HTMLElement);
 const data = byId("ev-data", HTMLElement);
 
@@ -102,6 +104,9 @@ function render(v) {
       ),
     ),
   );
+  const stepped = v.runs.filter((r) => (r.steps ?? []).length > 0);
+  steps.hidden = stepped.length === 0;
+  steps.querySelector("tbody")?.replaceChildren(...stepped.flatMap((r) => (r.steps ?? []).map((s) => stepRow(r, s))));
   violations.hidden = v.violations.length === 0;
   violations
     .querySelector("ul")
@@ -109,6 +114,36 @@ function render(v) {
       ...v.violations.map((x) => h("li", {}, h("strong", {}, x.kind), ` (${x.agent ?? x.detectedBy}): ${x.detail}`)),
     );
   data.textContent = JSON.stringify(e.data ?? null, null, 2);
+}
+
+/** One step of a run: a model reply (and the tools it asked for) or a tool call (input → result). */
+function stepRow(/** @type {Run} */ r, /** @type {import("./runs.js").Step} */ s) {
+  const what =
+    s.kind === "model"
+      ? [
+          h("code", {}, s.model ?? ""),
+          ` ${s.stopReason ?? ""}`,
+          s.toolCalls?.length ? ` → ${s.toolCalls.join(", ")}` : "",
+        ]
+      : [
+          h("code", {}, s.tool ?? ""),
+          " ",
+          h("code", { class: "excerpt" }, JSON.stringify(s.input ?? null).slice(0, 200)),
+          " → ",
+          h("span", { class: s.isError ? "error" : "excerpt" }, (s.result ?? "").slice(0, 300)),
+        ];
+  return h(
+    "tr",
+    { "data-agent": r.agent, "data-step": String(s.step), "data-kind": s.kind },
+    h("td", {}, r.agent),
+    h("td", { class: "num" }, s.step),
+    h("td", { class: "num" }, s.attempt),
+    h("td", {}, s.tier),
+    h("td", {}, ...what),
+    h("td", { class: "num" }, s.tokens ? `${s.tokens.input} / ${s.tokens.output}` : "—"),
+    h("td", { class: "num" }, s.costMicros === undefined ? "—" : money(s.costMicros)),
+    h("td", { class: "num" }, duration(s.latencyMs)),
+  );
 }
 
 async function load() {

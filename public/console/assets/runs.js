@@ -9,9 +9,13 @@ import { badge, duration, errorText, h, money } from "./dom.js";
  *   budgetLimited: boolean, costMicros: number }} RunModel
  * @typedef {{ attempt: number, status: string, startedAt: number, finishedAt: number, error?: string, costMicros?: number }} Attempt
  * @typedef {{ status?: number, skipped?: string, webhookId: string, excerpt?: string }} Delivery
+ * @typedef {{ step: number, kind: "model" | "tool", tier: string, model?: string, stopReason?: string | null,
+ *   toolCalls?: string[], tokens?: { input: number, output: number, cacheRead: number }, tool?: string,
+ *   input?: unknown, result?: string, isError?: boolean, costMicros?: number, latencyMs: number,
+ *   attempt: number }} Step
  * @typedef {{ agent: string, status: string, attempt: number, startedAt: number, finishedAt: number | null,
  *   latencyMs: number | null, model: RunModel | null, calls?: ModelCall[], attempts?: Attempt[], error: unknown,
- *   output?: { delivery?: Delivery } | null,
+ *   output?: { delivery?: Delivery } | null, steps?: Step[],
  *   violations?: { kind: string, detail: string }[] }} Run
  */
 

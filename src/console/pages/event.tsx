@@ -54,6 +54,28 @@ export function eventPage(id: string, source: string | undefined, csrf: string) 
           </thead>
           <tbody></tbody>
         </table>
+        <section id="ev-steps" hidden>
+          <h2>Steps</h2>
+          <p class="hint">
+            Each model reply and tool call of a tool-using run, in order. A step is recorded before the next starts; a
+            retry replays recorded steps (its attempt says which attempt paid) and continues from the first missing one.
+          </p>
+          <table class="data">
+            <thead>
+              <tr>
+                <th>Agent</th>
+                <th>Step</th>
+                <th>Attempt</th>
+                <th>Tier</th>
+                <th>What</th>
+                <th>Tokens in / out</th>
+                <th>Cost</th>
+                <th>Latency</th>
+              </tr>
+            </thead>
+            <tbody></tbody>
+          </table>
+        </section>
         <section id="ev-violations" hidden>
           <h2>Policy violations</h2>
           <ul></ul>
