@@ -18,12 +18,20 @@ const KEYWORDS: [z.infer<typeof Triage>["category"], RegExp][] = [
   ["account", /\b(password|login|log in|account|email address)\b/i],
   ["product", /\b(broken|defective|doesn'?t work|quality|size|damaged)\b/i],
 ];
-/** Read-only: what the log holds about the customer. The model decides whether it needs it. */
+/**
+ * Read-only: what the log holds about the ticket's customer. The model decides whether it needs it,
+ * never whose history it reads: a ticket that talks the model into asking for another customer gets
+ * an error back, not their data.
+ */
 const customerHistory = defineTool({
   description:
-    "The customer's earlier support tickets and orders (newest first, up to 20 of each), from the event log.",
+    "The customer's earlier support tickets and orders (newest first, up to 20 of each), from the event log. Only the ticket's own customer can be looked up.",
   input: z.object({ customerId: z.string().min(1).max(128) }),
-  run: ({ customerId }, { ctx, event }) => ctx.history.ofCustomer(customerId, { except: event.id }),
+  run: ({ customerId }, { ctx, event }) => {
+    const own = (event.data as { customerId?: unknown }).customerId;
+    if (customerId !== own) throw new Error("only the ticket's own customer can be looked up");
+    return ctx.history.ofCustomer(customerId, { except: event.id });
+  },
 });
 
 const URGENT = /\b(urgent|immediately|asap|lawyer|legal|chargeback|stolen)\b/i;

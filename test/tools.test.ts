@@ -12,6 +12,7 @@ import { agentDefiner } from "../src/runtime/define";
 import { StepLog, type StepMode } from "../src/runtime/steps";
 import { decideWithModel, ModelRunError, type TierDeps } from "../src/runtime/tiers";
 import { toolDefiner } from "../src/runtime/tools";
+import { agents } from "../agents";
 import { catalog } from "../agents/catalog";
 import { type FakeHandler, type FakeRequest, useFakeMessages } from "./support/fake-anthropic";
 import { uniqueId } from "./support/helpers";
@@ -222,5 +223,58 @@ describe("a tool-using agent", () => {
     await decideWithModel(agent(), event, deps(), per(memoryLog(recorded, "fresh", 1), event));
     expect(fake.requests).toHaveLength(4);
     expect(recorded).toHaveLength(3);
+  });
+
+  it("lends support-triage's history tool only the ticket's own customer", async () => {
+    const triage = agents.find((a) => a.name === "support-triage")!;
+    const fake = useFake((req) =>
+      req.toolResults.length === 0
+        ? {
+            toolUses: [
+              { name: "customer_history", input: { customerId: "cus_other" } },
+              { name: "customer_history", input: { customerId: "cus_1" } },
+            ],
+          }
+        : {
+            answer: {
+              decision: { category: "billing", priority: "normal", summary: "s", suggestedReply: "r" },
+              confidence: 0.9,
+              escalate: false,
+              rationale: "fake",
+            },
+          },
+    );
+    const asked: string[] = [];
+    const history = {
+      ofCustomer: (customerId: string) => {
+        asked.push(customerId);
+        return Promise.resolve({ tickets: [], orders: [] });
+      },
+    };
+    const event = ticket();
+    const d = await decideWithModel(triage, event, deps(), {
+      steps: memoryLog([]),
+      toolCall: (step) => ({ ctx: { history, attempt: 1 }, event, step, idempotencyKey: `k.${step}` }),
+    });
+    expect(d.tier).toBe("triage");
+    expect(asked).toEqual(["cus_1"]);
+    expect(fake.requests[1]?.toolResults).toEqual([
+      {
+        toolUseId: expect.any(String),
+        content: "Error: only the ticket's own customer can be looked up",
+        isError: true,
+      },
+      { toolUseId: expect.any(String), content: '{"tickets":[],"orders":[]}', isError: false },
+    ]);
+  });
+
+  it("reserves each turn in the budget ledger first: a spent workflow budget makes no call at all", async () => {
+    const fake = useFake(twoTurns);
+    const event = ticket();
+    await ledgerBudget(env.BUDGET).charge(event.correlationid, 250_000);
+    const d = await decideWithModel(agent(), event, deps(), per(memoryLog([]), event));
+    expect(fake.requests).toHaveLength(0);
+    expect(d).toMatchObject({ tier: "local", budgetLimited: true, escalated: false });
+    expect(d.violations.map((v) => v.kind)).toContain("budget_limited");
   });
 });

@@ -95,6 +95,7 @@ export async function askWithTools(
 
   // Live: the runner sends the conversation so far, and each turn after it.
   const numbers = new Map<string, number>();
+  let sentAt = Date.now();
   const runnable = Object.entries(run.spec.tools ?? {}).map(([name, spec]) =>
     betaZodTool({
       name,
@@ -104,6 +105,8 @@ export async function askWithTools(
         const id = context?.toolUse.id ?? "";
         const step = numbers.get(id) ?? run.steps.take();
         const r = await execute(run, tier, name, spec, input, step);
+        // The runner sends the next turn once the tools are done: its latency starts here.
+        sentAt = Math.max(sentAt, Date.now());
         if (r.is_error) throw new Error(String(r.content).replace(/^Error: /, ""));
         return String(r.content);
       },
@@ -131,7 +134,7 @@ export async function askWithTools(
     max_iterations: maxTurns - turns,
     thread: false,
   });
-  let sentAt = Date.now();
+  sentAt = Date.now();
   let at = new Date();
   const work = async (): Promise<Asked & { settled: true }> => {
     for await (const message of runner) {
