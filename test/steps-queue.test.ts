@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { normalize, type TaskMessage } from "../src/bus/envelope";
 import { setModelFetch } from "../src/models/client";
 import { useFakeMessages } from "./support/fake-anthropic";
-import { toolsmithLookups, toolsmithStrict } from "./support/fixtures";
+import { toolsmithLookups, toolsmithNote, toolsmithStrict } from "./support/fixtures";
 import { ADMIN, call, uniqueId, waitFor } from "./support/helpers";
 import worker from "./support/worker";
 
@@ -17,8 +17,17 @@ const useFake = useFakeMessages;
 afterEach(() => {
   setModelFetch(undefined);
   toolsmithStrict.on = false;
+  toolsmithNote.suffix = "";
   toolsmithLookups.length = 0;
 });
+const replay = (body: unknown) =>
+  call(
+    new Request("https://agentwire.test/v1/replay", {
+      method: "POST",
+      headers: { ...ADMIN, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
 
 const verdict = (v: string) => ({
   answer: { decision: { verdict: v, note: "from the model" }, confidence: 0.95, escalate: false, rationale: "fake" },
@@ -168,5 +177,52 @@ describe("a tool-using agent's steps in D1", () => {
       }),
     );
     expect(res.status).toBe(400);
+  });
+
+  it("re-runs a succeeded run through a changed handler: recorded outputs, a new event, once per re-run", async () => {
+    const fake = useFake((req) =>
+      req.toolResults.length === 0
+        ? { toolUses: [{ name: "lookup", input: { customerId: "vip-3" } }] }
+        : verdict("vip"),
+    );
+    const t = task("vip-3");
+    await logEvent(t);
+    expect((await runTask(t, 1)).explicitAcks).toHaveLength(1);
+    const doneEvents = async () =>
+      (
+        await env.DB.prepare("SELECT id, envelope FROM events WHERE causation_id = ? AND type = 'test.tooled.done'")
+          .bind(t.event.id)
+          .all<{ id: string; envelope: string }>()
+      ).results;
+    await waitFor(async () => (await doneEvents()).length === 1);
+    // Without a re-run, a replay skips what succeeded.
+    expect(await (await replay({ correlationid: t.event.correlationid, agent: "toolsmith" })).json()).toMatchObject({
+      queued: 0,
+    });
+    expect((await replay({ correlationid: t.event.correlationid, rerun: true })).status).toBe(400);
+
+    toolsmithNote.suffix = " (v2)";
+    const res = await replay({
+      correlationid: t.event.correlationid,
+      agent: "toolsmith",
+      models: "recorded",
+      rerun: true,
+    });
+    expect(res.status).toBe(202);
+    const body = await res.json<{ queued: number; rerun: string }>();
+    expect(body).toMatchObject({ queued: 1, rerun: expect.stringMatching(/^rr_/) });
+    const both = await waitFor(async () => {
+      const rows = await doneEvents();
+      return rows.length === 2 ? rows : undefined;
+    });
+    expect(new Set(both.map((r) => r.id)).size).toBe(2);
+    expect(both.map((r) => JSON.parse(r.envelope).data.note).sort()).toEqual(["from the model", "from the model (v2)"]);
+    expect(fake.requests).toHaveLength(2);
+    expect(toolsmithLookups).toHaveLength(1);
+
+    // The same re-run delivered again runs nothing: its generation already finished the run.
+    const again = await runTask({ ...t, models: "recorded", rerun: body.rerun }, 1, env);
+    expect(again.explicitAcks).toHaveLength(1);
+    expect(await doneEvents()).toHaveLength(2);
   });
 });

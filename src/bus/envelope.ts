@@ -116,6 +116,14 @@ export const TaskMessageSchema = z.object({
    * model (a missing step fails the run), "fresh" decides again. Default: reuse, then continue live.
    */
   models: z.enum(["recorded", "fresh"]).optional(),
+  /**
+   * A re-run of history (POST /v1/replay with rerun): its generation. The run is claimed again even
+   * if it finished, and what it emits gets new ids (derived with the generation).
+   */
+  rerun: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
 });
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
 

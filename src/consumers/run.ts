@@ -45,6 +45,8 @@ interface Task {
   claim: Claim;
   /** A model-backed run's steps recorded by earlier attempts (read with the claim). */
   steps: Step[];
+  /** The re-run generation the claimed run belongs to, or null (read with the claim). */
+  generation: string | null;
 }
 
 /** A failed run keeps the policy violations it committed before failing. */
@@ -67,14 +69,26 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     tasks.push({
       message,
       body: parsed.data,
-      claim: { source: event.source, id: event.id, agent, attempt: message.attempts, claim: message.id },
+      claim: {
+        source: event.source,
+        id: event.id,
+        agent,
+        attempt: message.attempts,
+        claim: message.id,
+        ...(parsed.data.rerun ? { generation: parsed.data.rerun } : {}),
+      },
       steps: [],
+      generation: null,
     });
   }
 
   // Steps are recorded only for calls that cost something: with a model client, not the local model.
   const client = modelClient(env);
-  const { outcomes: claims, reads } = await claimRunsReading(
+  const {
+    outcomes: claims,
+    reads,
+    generations,
+  } = await claimRunsReading(
     env.DB,
     tasks.map((t) => t.claim),
     Date.now(),
@@ -86,6 +100,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   );
   tasks.forEach((task, i) => {
     if (reads[i]) task.steps = parseSteps(reads[i].results);
+    task.generation = generations[i] ?? null;
   });
   const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env, "runs");
   const retry: Retry = (task, delaySeconds) =>
@@ -295,7 +310,10 @@ async function runOne(
     const model = decision ? accounting(decision) : undefined;
     violations.push(...(decision?.violations ?? []));
     const emits = await agent.handle({ event, decision: decision?.decision, ctx });
-    const flags = { budgetLimited: decision?.budgetLimited ?? false };
+    const flags = {
+      budgetLimited: decision?.budgetLimited ?? false,
+      ...(task.generation ? { generation: task.generation } : {}),
+    };
     const emitted = await emittedEvents(registry.catalog, idKey, agent, event, emits, flags);
     violations.push(...emitted.violations);
     if (!emitted.ok)

@@ -14,11 +14,13 @@ export interface Claim extends RunKey {
   attempt: number;
   /** The queue message id; a redelivery of the same message may take over its own claim. */
   claim: string;
+  /** A re-run's generation: it may claim a finished run that another generation (or none) finished. */
+  generation?: string | undefined;
 }
 
 export type ClaimOutcome = "claimed" | "done" | "busy" | "paused";
 
-const ClaimRow = z.object({ status: z.string(), claim: z.string() });
+const ClaimRow = z.object({ status: z.string(), claim: z.string(), generation: z.string().nullable() });
 
 /**
  * Claims runs in one transaction. A run is claimable when it is new, failed, or running under the same
@@ -44,8 +46,8 @@ export async function claimRunsReading(
   now: number,
   leaseMs: number,
   read: (claim: Claim, index: number) => D1PreparedStatement | undefined = () => undefined,
-): Promise<{ outcomes: ClaimOutcome[]; reads: (D1Result | undefined)[] }> {
-  if (claims.length === 0) return { outcomes: [], reads: [] };
+): Promise<{ outcomes: ClaimOutcome[]; reads: (D1Result | undefined)[]; generations: (string | null)[] }> {
+  if (claims.length === 0) return { outcomes: [], reads: [], generations: [] };
   const reads = claims.map(read);
   const readStatements = reads.filter((r): r is D1PreparedStatement => r !== undefined);
   const paused = db.prepare("SELECT agent FROM agent_state WHERE paused = 1");
@@ -54,18 +56,23 @@ export async function claimRunsReading(
       [
         db
           .prepare(
-            `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
-         SELECT ?1, ?2, ?3, 'running', ?4, ?5, ?6
+            `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at, generation)
+         SELECT ?1, ?2, ?3, 'running', ?4, ?5, ?6, ?8
           WHERE NOT EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
          ON CONFLICT (event_source, event_id, agent) DO UPDATE SET
            status = 'running', attempt = excluded.attempt, claim = excluded.claim,
-           started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL
+           started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL,
+           generation = COALESCE(excluded.generation, agent_runs.generation)
          WHERE agent_runs.status = 'failed'
-            OR (agent_runs.status = 'running' AND (agent_runs.claim = excluded.claim OR agent_runs.started_at < ?7))`,
+            OR (agent_runs.status = 'running' AND (agent_runs.claim = excluded.claim OR agent_runs.started_at < ?7))
+            OR (?8 IS NOT NULL AND agent_runs.status IN ('succeeded', 'dead_lettered')
+                AND agent_runs.generation IS NOT ?8)`,
           )
-          .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs),
+          .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs, c.generation ?? null),
         db
-          .prepare("SELECT status, claim FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?")
+          .prepare(
+            "SELECT status, claim, generation FROM agent_runs WHERE event_source = ? AND event_id = ? AND agent = ?",
+          )
           .bind(c.source, c.id, c.agent),
       ] as const,
   );
@@ -79,15 +86,21 @@ export async function claimRunsReading(
       .parse(pausedRows?.results)
       .map((r) => r.agent),
   );
+  // A paused agent's new run has no row (nothing was inserted): only the others are read.
+  const rows = claims.map((c, i) => (pausedAgents.has(c.agent) ? undefined : ClaimRow.parse(each[i]![1].results[0])));
   const outcomes = claims.map((c, i): ClaimOutcome => {
-    if (pausedAgents.has(c.agent)) return "paused";
-    const [, claimed] = each[i]!;
-    const row = ClaimRow.parse(claimed.results[0]);
+    const row = rows[i];
+    if (!row) return "paused";
     if (row.status === "running") return row.claim === c.claim ? "claimed" : "busy";
     return "done";
   });
   let at = 0;
-  return { outcomes, reads: reads.map((r) => (r ? readResults[at++] : undefined)) };
+  return {
+    outcomes,
+    reads: reads.map((r) => (r ? readResults[at++] : undefined)),
+    // The generation the claimed run belongs to (a re-run's, kept across its retries), or null.
+    generations: rows.map((r) => r?.generation ?? null),
+  };
 }
 
 /** A claimed run whose worker vanished may be taken over (by a redelivery or the sweep) after this long. */

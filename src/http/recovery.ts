@@ -1,5 +1,6 @@
 // Recovery endpoints (admin token): dead letters and their replay, replay from the log, and agents
 // (list, pause, resume).
+import { pausedNames } from "../db/circuits";
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { ArchiveReadLimit } from "../archive/lines";
@@ -46,8 +47,13 @@ const LogReplay = z
       description:
         "Model-backed agents' recorded steps: resume (reuse them, then continue live), recorded (reuse them and call no model: a missing step fails the run) or fresh (decide again)",
     }),
+    rerun: z.boolean().default(false).meta({
+      description:
+        "Run the agent again on events it already handled (history through a changed agent): needs agent; the re-run's events are new events, with new ids",
+    }),
   })
-  .refine((b) => given(b.type, b.correlationid, b.from, b.to), "give at least one of type, correlationid, from, to");
+  .refine((b) => given(b.type, b.correlationid, b.from, b.to), "give at least one of type, correlationid, from, to")
+  .refine((b) => !b.rerun || b.agent !== undefined, "a re-run names its agent");
 const Actor = z.object({ by: z.string().min(1).max(200).default("admin").meta({ description: "Who (recorded)" }) });
 
 const queueDown = (error: unknown) =>
@@ -124,6 +130,8 @@ export function deadLetterRoutes(registry: Registry) {
     });
 }
 
+const agentPaused = async (db: D1Database, agent: string) => (await pausedNames(db)).has(agent);
+
 const knownAgent = (registry: Registry, name: string) => {
   if (!registry.agent(name)) throw new HttpError(404, "not_found", `no agent named "${name}"`);
   return name;
@@ -144,10 +152,16 @@ export function replayRoutes(registry: Registry) {
     { required: true, description: "At least one of type, correlationid, from, to" },
   );
   return app.openapi(route, async (c) => {
-    const { agent, afterSeq, models, ...slice } = await readJson(c.req.raw, LogReplay);
+    const { agent, afterSeq, models, rerun, ...slice } = await readJson(c.req.raw, LogReplay);
     if (agent) knownAgent(registry, agent);
-    const mode = models === "resume" ? undefined : models;
-    const result = await replayLog(c.env, registry, { ...slice, afterSeq }, agent, mode).catch((e: unknown) =>
+    if (rerun && agent && (await agentPaused(c.env.DB, agent))) {
+      throw new HttpError(409, "agent_paused", `agent "${agent}" is paused: resume it before a re-run`);
+    }
+    const options = {
+      ...(models === "resume" ? {} : { models }),
+      ...(rerun ? { rerun: `rr_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}` } : {}),
+    };
+    const result = await replayLog(c.env, registry, { ...slice, afterSeq }, agent, options).catch((e: unknown) =>
       Promise.reject(queueDown(e)),
     );
     return c.json(result, 202);

@@ -18,7 +18,7 @@ export async function emittedEvents(
   agent: Agent,
   cause: Envelope,
   emits: readonly Publish[],
-  flags: { budgetLimited?: boolean } = {},
+  flags: { budgetLimited?: boolean; generation?: string } = {},
 ): Promise<Emitted> {
   const events: Envelope[] = [];
   const violations: Violation[] = [];
@@ -40,7 +40,15 @@ export async function emittedEvents(
     ordinal.set(emit.type, n + 1);
     events.push(
       deriveEvent({
-        id: await derivedId(idKey, "evt", [cause.source, cause.id, agent.name, emit.type, n]),
+        // A re-run's events are new events: their ids also derive from its generation.
+        id: await derivedId(idKey, "evt", [
+          cause.source,
+          cause.id,
+          agent.name,
+          emit.type,
+          n,
+          ...(flags.generation ? [flags.generation] : []),
+        ]),
         source: agentSource(agent.name),
         type: emit.type,
         data: valid.data,

@@ -20,12 +20,20 @@ import {
 import { log } from "../log";
 import type { Registry } from "../registry";
 
-const task = (agent: string, event: Envelope, models?: TaskMessage["models"]): TaskMessage => ({
+/** How a replay treats finished work: recorded model outputs, and (a re-run) runs that succeeded. */
+export interface ReplayOptions {
+  models?: TaskMessage["models"];
+  /** A re-run's generation: runs that finished run again, and emit new events. */
+  rerun?: string;
+}
+
+const task = (agent: string, event: Envelope, o: ReplayOptions = {}): TaskMessage => ({
   kind: "task",
   agent,
   event,
   receivedAt: Date.now(),
-  ...(models ? { models } : {}),
+  ...(o.models ? { models: o.models } : {}),
+  ...(o.rerun ? { rerun: o.rerun } : {}),
 });
 
 /** Replays the dead letters matching `filter` (each once). Throws if the queue refuses: nothing is lost. */
@@ -48,30 +56,32 @@ export async function replayDeadLetters(env: Env, lanes: Lanes, filter: DeadLett
 }
 
 /**
- * Re-delivers a slice of the log to one agent, or to every subscriber. `models` says how model-backed
- * agents treat their recorded steps (default: reuse them, then continue live).
+ * Re-delivers a slice of the log to one agent, or to every subscriber: the pairs whose run has not
+ * succeeded, or — a re-run — every pair, finished or not. `models` says how model-backed agents treat
+ * their recorded steps (default: reuse them, then continue live).
  */
 export async function replayLog(
   env: Env,
   registry: Registry,
   slice: LogSlice,
   agentName?: string,
-  models?: TaskMessage["models"],
+  options: ReplayOptions = {},
 ) {
   const agents = agentName ? registry.agents.filter((a) => a.name === agentName) : registry.agents;
   const { events: logged, succeeded, next } = await replaySlice(env, slice);
   const all = logged.flatMap(({ event }) => subscribersOf(agents, event).map((a) => ({ event, agent: a.name })));
-  const pairs = all.filter((p) => !succeeded.get(eventKey(p.event))?.has(p.agent));
+  const pairs = options.rerun ? all : all.filter((p) => !succeeded.get(eventKey(p.event))?.has(p.agent));
   const decisions = await prepareRedelivery(
     env.DB,
     pairs.map((p) => ({ source: p.event.source, id: p.event.id, agent: p.agent })),
     Date.now(),
   );
-  const toSend = pairs.filter((_, i) => decisions[i] === "send");
+  // A finished run ("done") is sent again only in a re-run; its claim lets one delivery per generation run.
+  const toSend = pairs.filter((_, i) => decisions[i] === "send" || (options.rerun && decisions[i] === "done"));
   await sendTasks(
     env,
     registry,
-    toSend.map((p) => task(p.agent, p.event, models)),
+    toSend.map((p) => task(p.agent, p.event, options)),
   );
   const count = (d: string) => decisions.filter((x) => x === d).length;
   log("replay.log", { status: "queued", events: logged.length, queued: toSend.length, held: count("held") });
@@ -79,7 +89,8 @@ export async function replayLog(
     events: logged.length,
     queued: toSend.length,
     held: count("held"),
-    skipped: count("done") + all.length - pairs.length,
+    skipped: options.rerun ? 0 : count("done") + all.length - pairs.length,
+    ...(options.rerun ? { rerun: options.rerun } : {}),
     next,
   };
 }

@@ -36,6 +36,8 @@ const defineTool = toolDefiner<unknown>();
 
 /** While on, toolsmith dead-letters after deciding: a run whose paid steps a replay can reuse. */
 export const toolsmithStrict = { on: false };
+/** What toolsmith's handler appends to the model's note: a changed agent, for re-runs of history. */
+export const toolsmithNote = { suffix: "" };
 /** Calls of toolsmith's lookup tool (its side effect), with the idempotency key it was given. */
 export const toolsmithLookups: string[] = [];
 
@@ -62,7 +64,7 @@ export const toolsmith = defineAgent({
   },
   handle: ({ decision }: { decision: { verdict: string; note: string } }) => {
     if (toolsmithStrict.on) throw new DeadLetter("toolsmith is strict today");
-    return [{ type: "test.tooled.done", data: decision }];
+    return [{ type: "test.tooled.done", data: { ...decision, note: decision.note + toolsmithNote.suffix } }];
   },
 });
 
