@@ -218,6 +218,9 @@ describe("the console in a browser", () => {
     await page.waitForURL(url("/console/workflows/console-test-1"));
     await page.locator("#wf-waterfall g.mark.decided").waitFor({ state: "attached", ...WAIT });
     expect(await page.locator("#wf-waterfall g.row.run").count()).toBeGreaterThanOrEqual(3);
+    // Each run's steps fold under its agent in the tree's runs tables.
+    const folded = page.locator('#wf-tree tr[data-agent="fraud-screen"] details.steps');
+    expect(await folded.locator("summary").textContent()).toBe("1 step");
   });
 
   it("visits every section without a CSP violation or any other complaint", async () => {

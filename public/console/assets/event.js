@@ -5,7 +5,7 @@
 // 2 s while a run is unfinished.
 import { api, describe } from "./api.js";
 import { badge, byId, duration, h, money, say, time, workflowLink } from "./dom.js";
-import { runTable } from "./runs.js";
+import { runTable, stepText } from "./runs.js";
 import { eventRow, runRow, waterfall } from "./waterfall.js";
 
 /**
@@ -118,20 +118,6 @@ function render(v) {
 
 /** One step of a run: a model reply (and the tools it asked for) or a tool call (input → result). */
 function stepRow(/** @type {Run} */ r, /** @type {import("./runs.js").Step} */ s) {
-  const what =
-    s.kind === "model"
-      ? [
-          h("code", {}, s.model ?? ""),
-          ` ${s.stopReason ?? ""}`,
-          s.toolCalls?.length ? ` → ${s.toolCalls.join(", ")}` : "",
-        ]
-      : [
-          h("code", {}, s.tool ?? ""),
-          " ",
-          h("code", { class: "excerpt" }, JSON.stringify(s.input ?? null).slice(0, 200)),
-          " → ",
-          h("span", { class: s.isError ? "error" : "excerpt" }, (s.result ?? "").slice(0, 300)),
-        ];
   return h(
     "tr",
     { "data-agent": r.agent, "data-step": String(s.step), "data-kind": s.kind },
@@ -139,7 +125,7 @@ function stepRow(/** @type {Run} */ r, /** @type {import("./runs.js").Step} */ s
     h("td", { class: "num" }, s.step),
     h("td", { class: "num" }, s.attempt),
     h("td", {}, s.tier),
-    h("td", {}, ...what),
+    h("td", {}, ...stepText(s)),
     h("td", { class: "num" }, s.tokens ? `${s.tokens.input} / ${s.tokens.output}` : "—"),
     h("td", { class: "num" }, s.costMicros === undefined ? "—" : money(s.costMicros)),
     h("td", { class: "num" }, duration(s.latencyMs)),

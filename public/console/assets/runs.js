@@ -25,6 +25,43 @@ export const confidence = (r) => {
   return c?.confidence === undefined || c.confidence === null ? "—" : c.confidence.toFixed(2);
 };
 
+/**
+ * One step as a line: a model reply (and the tools it asked for) or a tool call (input → result).
+ * @param {Step} s
+ * @returns {import("./dom.js").Child[]}
+ */
+export const stepText = (s) =>
+  s.kind === "model"
+    ? [
+        h("code", {}, s.model ?? ""),
+        ` ${s.stopReason ?? ""}`,
+        s.toolCalls?.length ? ` → ${s.toolCalls.join(", ")}` : "",
+      ]
+    : [
+        h("code", {}, s.tool ?? ""),
+        " ",
+        h("code", { class: "excerpt" }, JSON.stringify(s.input ?? null).slice(0, 200)),
+        " → ",
+        h("span", { class: s.isError ? "error" : "excerpt" }, (s.result ?? "").slice(0, 300)),
+      ];
+
+/** A tool-using run's steps, folded under its agent's name. @param {Run} r */
+const steps = (r) =>
+  (r.steps ?? []).length === 0
+    ? ""
+    : h(
+        "details",
+        { class: "steps" },
+        h("summary", {}, (r.steps ?? []).length === 1 ? "1 step" : `${(r.steps ?? []).length} steps`),
+        h(
+          "ol",
+          { start: "0" },
+          ...(r.steps ?? []).map((s) =>
+            h("li", { "data-kind": s.kind }, ...stepText(s), ` (attempt ${s.attempt}, ${duration(s.latencyMs)})`),
+          ),
+        ),
+      );
+
 /** @param {Run} r */
 function row(r) {
   const m = r.model;
@@ -33,7 +70,7 @@ function row(r) {
   return h(
     "tr",
     { "data-agent": r.agent },
-    h("td", {}, r.agent),
+    h("td", {}, r.agent, steps(r)),
     h("td", {}, badge(r.status)),
     h("td", { class: "num" }, r.attempt),
     h("td", {}, m ? (m.tier ?? "—") : delivery ? "delivery" : "rules", m?.budgetLimited ? " (budget-limited)" : ""),
