@@ -2,7 +2,7 @@
 // pass on round 2, rounds exhausted (then a person), a stale round, hops that count the rounds, and
 // a judge whose policy check in code overrides an evaluator's pass on a leaking draft.
 import { describe, expect, it } from "vitest";
-import { addResult, approval, type InstanceState, type Result, start } from "../src/coordinator/transitions";
+import { addResult, approval, type InstanceState, onAlarm, type Result, start } from "../src/coordinator/transitions";
 import { policyProblems } from "../agents/support-policy";
 import supportReply from "../agents/support-reply-workflow";
 
@@ -153,5 +153,21 @@ describe("a refine loop", () => {
     const r1 = round(s.state, 1, CLEAN, true, 2);
     expect(r1.state.status).toBe("awaiting_approval");
     expect(r1.emits[0]?.type).toBe("support.reply.review_requested");
+  });
+
+  it("at its deadline asks a person (or, deciding on its own, rejects): a draft that never passed is never approved", () => {
+    const s = start(supportReply, "corr-6", triaged, [], T0);
+    const r1 = round(s.state, 1, "We will refund you.", false, 2);
+    const late = T0 + supportReply.deadlineMs + 1;
+    const asked = onAlarm(supportReply, r1.state, late);
+    expect(asked.state.status).toBe("awaiting_approval");
+    expect(asked.emits[0]).toMatchObject({
+      type: "support.reply.review_requested",
+      data: { reasons: ["no draft passed before the deadline (round 2)"] },
+    });
+    const deciding = { ...supportReply, onTimeout: "decide" as const };
+    const decided = onAlarm(deciding, r1.state, late);
+    expect(decided.state).toMatchObject({ status: "rejected", outcome: "support.reply.rejected" });
+    expect(decided.state.verdict).toMatchObject({ decision: "reject", by: "deadline" });
   });
 });

@@ -3,7 +3,7 @@
 // it. The coordinator applies transitions inside synchronous storage transactions, which cannot
 // await crypto.subtle, so the ids are derived ahead of them and looked up inside.
 import { derivedId } from "../bus/publish";
-import type { EmitKey } from "./transitions";
+import type { EmitKey } from "./state";
 
 /** Every key a workflow instance derives an event id for: a refine loop's rounds too. */
 const emitKeys = (w: { refine?: { maxRounds: number } }): EmitKey[] => [

@@ -3,7 +3,7 @@
 //   v1: the first release (observed.event_id held the event id alone).
 //   v2: identity is (source, id): observed.event_id holds "source id"; a meta table keeps the version.
 import { z } from "zod";
-import type { InstanceState } from "./transitions";
+import type { InstanceState } from "./state";
 
 export const STORAGE_VERSION = 2;
 
