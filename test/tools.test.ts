@@ -268,7 +268,7 @@ describe("a tool-using agent", () => {
     ]);
   });
 
-  it("reserves each turn in the budget ledger first: a spent workflow budget makes no call at all", async () => {
+  it("reserves in the budget ledger before the first call: a spent workflow budget makes no call at all", async () => {
     const fake = useFake(twoTurns);
     const event = ticket();
     await ledgerBudget(env.BUDGET).charge(event.correlationid, 250_000);
@@ -276,5 +276,29 @@ describe("a tool-using agent", () => {
     expect(fake.requests).toHaveLength(0);
     expect(d).toMatchObject({ tier: "local", budgetLimited: true, escalated: false });
     expect(d.violations.map((v) => v.kind)).toContain("budget_limited");
+  });
+
+  it("reserves again before every later turn: refused, the loop stops without the call and the rules decide", async () => {
+    const fake = useFake(twoTurns);
+    const ledger: string[] = [];
+    const once: TierDeps["budget"] = {
+      reserve: (_workflow, micros) => {
+        ledger.push(`reserve ${micros > 0}`);
+        return Promise.resolve(
+          ledger.length === 1 ? { ok: true, token: "t1" } : { ok: false, reason: "workflow budget reached" },
+        );
+      },
+      settle: (token, micros) => {
+        ledger.push(`settle ${token} ${micros > 0}`);
+        return Promise.resolve();
+      },
+      charge: () => Promise.reject(new Error("a tool loop reserves; it never charges unasked")),
+    };
+    const event = ticket();
+    const d = await decideWithModel(agent(), event, { ...deps(), budget: once }, per(memoryLog([]), event));
+    expect(fake.requests).toHaveLength(1);
+    expect(ledger).toEqual(["reserve true", "settle t1 true", "reserve true"]);
+    expect(d).toMatchObject({ tier: "local", budgetLimited: true });
+    expect(d.violations).toContainEqual({ kind: "budget_limited", detail: "triage turn 2: workflow budget reached" });
   });
 });

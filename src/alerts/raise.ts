@@ -7,7 +7,7 @@
 import { z } from "zod";
 import type { Catalog } from "../bus/catalog";
 import { type EventMessage, mintTraceparent } from "../bus/envelope";
-import { sendAll } from "../bus/publish";
+import { derivedId, eventIdKey, sendAll } from "../bus/publish";
 import { log, logError } from "../log";
 
 export const ALERT_SOURCE = "/agentwire/alerts";
@@ -54,11 +54,6 @@ export interface AlertInput {
 /** Windows this isolate has already raised, so a storm sends one queue message per window, not one per failure. */
 const raised = new Map<string, number>();
 
-const hex = async (text: string) => {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest).slice(0, 12)].map((b) => b.toString(16).padStart(2, "0")).join("");
-};
-
 /**
  * Raises an alert: logs it, and (when the catalog has `alert.raised`) sends it through the events
  * queue to be logged once and routed. Never throws: an alert that cannot be sent is logged as such.
@@ -86,7 +81,8 @@ export async function raiseAlert(env: Env, catalog: Catalog, input: AlertInput):
       receivedAt: at,
       event: {
         specversion: "1.0",
-        id: `alert_${await hex(key)}`,
+        // Like every id agentwire derives: stable for the window, unpredictable without the server key.
+        id: await derivedId(await eventIdKey(env), "alert", [input.condition, input.subject, windowStart]),
         source: ALERT_SOURCE,
         type: ALERT_TYPE,
         time: new Date(at).toISOString(),

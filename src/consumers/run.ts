@@ -20,6 +20,7 @@ import {
   finishPlan,
 } from "../db/runs";
 import { parseSteps, recordStep, type Step, stepsStatement } from "../db/steps";
+import type { Agent } from "../runtime/define";
 import { StepLog } from "../runtime/steps";
 import { recordDuplicates } from "../db/anomalies";
 import { holdDeliveries } from "../db/recovery";
@@ -47,6 +48,11 @@ interface Task {
   steps: Step[];
   /** The re-run generation the claimed run belongs to, or null (read with the claim). */
   generation: string | null;
+  /**
+   * A model-backed run whose steps are read and recorded: only calls that cost something are (a
+   * model client is set), or a replay asks for the recorded outputs.
+   */
+  recording: boolean;
 }
 
 /** A failed run keeps the policy violations it committed before failing. */
@@ -79,11 +85,14 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
       },
       steps: [],
       generation: null,
+      recording: false,
     });
   }
 
-  // Steps are recorded only for calls that cost something: with a model client, not the local model.
   const client = modelClient(env);
+  for (const t of tasks) {
+    t.recording = Boolean(registry.agent(t.body.agent)?.model) && (client !== null || t.body.models === "recorded");
+  }
   const {
     outcomes: claims,
     reads,
@@ -93,10 +102,7 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
     tasks.map((t) => t.claim),
     Date.now(),
     CLAIM_LEASE_MS,
-    (c, i) =>
-      registry.agent(c.agent)?.model && (client || tasks[i]?.body.models === "recorded")
-        ? stepsStatement(env.DB, c)
-        : undefined,
+    (c, i) => (tasks[i]?.recording ? stepsStatement(env.DB, c) : undefined),
   );
   tasks.forEach((task, i) => {
     if (reads[i]) task.steps = parseSteps(reads[i].results);
@@ -303,9 +309,7 @@ async function runOne(
   // The registry's capabilities, and the attempt (which no capability may shadow).
   const ctx = { ...lent, attempt: task.message.attempts };
   try {
-    // Steps are recorded (and tools lent an idempotency key) only for calls that cost something.
-    const recording = deps.client !== null || task.body.models === "recorded";
-    const per = agent.model && recording ? await runDeps(task, env, idKey, ctx) : undefined;
+    const per = task.recording ? await runDeps(task, env, idKey, ctx, agent) : undefined;
     const decision = agent.model ? await decideWithModel(agent, event, deps, per) : undefined;
     const model = decision ? accounting(decision) : undefined;
     violations.push(...(decision?.violations ?? []));
@@ -340,14 +344,21 @@ async function runOne(
 }
 
 /** A model-backed run's step log (recorded as each step completes) and what its tools are lent. */
-async function runDeps(task: Task, env: Env, idKey: CryptoKey, ctx: Record<string, unknown> & { attempt: number }) {
+async function runDeps(
+  task: Task,
+  env: Env,
+  idKey: CryptoKey,
+  ctx: Record<string, unknown> & { attempt: number },
+  agent: Agent,
+) {
   const { claim, body } = task;
   const mode = body.models ?? "resume";
   const steps = new StepLog(task.steps, mode, task.message.attempts, (step) =>
     recordStep(env.DB, claim, step, Date.now()),
   );
-  // Unpredictable outside, the same in every attempt: a tool's idempotency key is this and the step.
-  const prefix = await derivedId(idKey, "idem", [claim.source, claim.id, claim.agent]);
+  // Unpredictable outside, the same in every attempt: a tool's idempotency key is this and the step
+  // (an HMAC only for agents that have tools to give it to).
+  const prefix = agent.model?.tools ? await derivedId(idKey, "idem", [claim.source, claim.id, claim.agent]) : "";
   const toolCall = (step: number) => ({ ctx, event: body.event, step, idempotencyKey: `${prefix}.${step}` });
   return { steps, toolCall };
 }

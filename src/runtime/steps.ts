@@ -57,11 +57,6 @@ export class StepLog {
     return this.write(step);
   }
 
-  /** The steps already recorded for this run (what a retry would replay). */
-  get size(): number {
-    return this.recorded.length;
-  }
-
   private peek(): Step | undefined {
     if (this.mode === "fresh" || this.diverged) return undefined;
     return this.recorded.find((s) => s.step === this.cursor);

@@ -8,7 +8,7 @@ import { answerOf, callModel, type CallResult } from "../models/call";
 import type { Anthropic } from "../models/client";
 import { classifyModelError } from "../models/errors";
 import { DEFAULT_EFFORT, type ModelSetup, type Tier } from "../models/lineup";
-import { NO_USAGE } from "../models/prices";
+import { NO_USAGE, type Usage } from "../models/prices";
 import { suspectedInjection } from "../models/prompt";
 import type { Agent, ModelSpec } from "./define";
 import { StepLog } from "./steps";
@@ -122,7 +122,9 @@ export interface Asking {
 }
 
 export type Asked =
-  | { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" | "bounded" | "budget"; detail?: string }
+  | { cost: number; problem: "refusal" | "max_tokens" | "invalid_output" | "bounded"; detail?: string }
+  /** The budget ledger refused the tier's (next) call: nothing was asked. */
+  | { cost: number; refused: string }
   | { cost: number; answer: Answer };
 
 /**
@@ -195,21 +197,40 @@ export function liveClient(a: Asking, run: Run): Anthropic {
   throw new ModelRunError({ action: "dead_letter", message: "no ANTHROPIC_API_KEY for a model call" }, run.calls);
 }
 
+/**
+ * Accounts for one reply on the run: what it cost this attempt (nothing when replayed from the
+ * record) and the always-escalate counterfactual. Returns the cost.
+ */
+export function accountReply(
+  run: Run,
+  a: Asking,
+  tier: Tier,
+  reply: { usage: Usage; latencyMs: number; at: Date; replayed: boolean },
+  outcome: TierCall["outcome"],
+  confidence?: number,
+): number {
+  const { usage, latencyMs, at, replayed } = reply;
+  const model = a.setup.tiers[tier];
+  const costMicros = replayed ? 0 : a.setup.prices.costMicros(model, usage, at);
+  run.calls.push({
+    tier,
+    model,
+    usage: replayed ? NO_USAGE : usage,
+    costMicros,
+    escalationPriceMicros: replayed ? 0 : a.setup.prices.costMicros(a.setup.tiers.escalation, usage, at),
+    latencyMs,
+    outcome: replayed ? "replayed" : outcome,
+    ...(confidence === undefined ? {} : { confidence }),
+  });
+  return costMicros;
+}
+
 /** Accounts for a reply (live, or replayed at no cost to this attempt) and judges its answer. */
 export function judged(run: Run, a: Asking, tier: Tier, result: CallResult, at: Date, replayed: boolean): Asked {
   const model = a.setup.tiers[tier];
   const cost = replayed ? 0 : a.setup.prices.costMicros(model, result.usage, at);
   const record = (outcome: TierCall["outcome"], confidence?: number) =>
-    run.calls.push({
-      tier,
-      model,
-      usage: replayed ? NO_USAGE : result.usage,
-      costMicros: cost,
-      escalationPriceMicros: replayed ? 0 : a.setup.prices.costMicros(a.setup.tiers.escalation, result.usage, at),
-      latencyMs: result.latencyMs,
-      outcome: replayed ? "replayed" : outcome,
-      ...(confidence === undefined ? {} : { confidence }),
-    });
+    accountReply(run, a, tier, { ...result, at, replayed }, outcome, confidence);
   if (result.stopReason === "refusal" || result.stopReason === "max_tokens") {
     record(result.stopReason);
     return { cost, problem: result.stopReason };

@@ -92,6 +92,7 @@ export async function decideWithModel(
   const first: Triaged = rule
     ? { escalation: { reason: "rule", detail: rule } }
     : await triage(run, asking, deps.budget);
+  if (first.refused) return bestSoFar(run, asking, first, true);
   if (!first.escalation && first.answer) return stands(run, first.answer, "triage", asking.setup.tiers.triage);
   return escalate(run, asking, deps.budget, first);
 }
@@ -122,26 +123,18 @@ function askTier(run: Run, a: Asking, budget: BudgetPort, tier: Tier): Promise<A
 interface Triaged {
   answer?: Answer;
   escalation?: Escalation;
+  /** The budget ledger refused triage's first call: nothing was asked, and escalation would cost more. */
+  refused?: string;
 }
 
 /** Step 1: the triage tier answers, is charged, and the rule (and the guard) say whether it stands. */
 async function triage(run: Run, a: Asking, budget: BudgetPort): Promise<Triaged> {
   const t = await askTier(run, a, budget, "triage");
   if (!t.settled) await budget.charge(run.event.correlationid, t.cost);
-  if ("problem" in t && t.problem === "budget") {
-    // The ledger refused even triage's first turn: escalation is asked (and refused) next, then the rules.
-    return { escalation: { reason: "bounded", detail: `triage not asked: ${t.detail ?? "budget"}` } };
-  }
+  if ("refused" in t) return { refused: t.refused };
   const answer = "answer" in t ? t.answer : undefined;
   const threshold = run.spec.confidenceThreshold ?? DEFAULT_THRESHOLD;
-  const judged =
-    "answer" in t
-      ? t
-      : {
-          problem: t.problem === "budget" ? ("bounded" as const) : t.problem,
-          ...(t.detail ? { detail: t.detail } : {}),
-        };
-  const escalation = escalationAfterTriage(judged, threshold, run.injectionSuspected);
+  const escalation = escalationAfterTriage(t, threshold, run.injectionSuspected);
   if (escalation || !answer) return { ...(answer ? { answer } : {}), ...(escalation ? { escalation } : {}) };
   const o = objection(run, answer);
   return { answer, ...(o ? { escalation: { reason: "guard" as const, detail: o.reason } } : {}) };
@@ -154,48 +147,52 @@ function stands(run: Run, answer: Answer, tier: Tier, model: ModelId): ModelDeci
 }
 
 /**
- * Step 2: the escalation tier, if the ledger allows its worst case. Otherwise nothing is dropped:
- * triage's decision (or, without one, the agent's rules) stands, floored and flagged budget_limited.
+ * Step 2: the escalation tier, if the ledger allows it. Otherwise nothing is dropped: triage's
+ * decision (or, without one, the agent's rules) stands, floored and flagged budget_limited; so it
+ * does, flagged, when a tool loop ends at a bound without an answer.
  */
 async function escalate(run: Run, a: Asking, budget: BudgetPort, first: Triaged): Promise<ModelDecision> {
   const { escalation } = first;
-  const model = a.setup.tiers.escalation;
-  const estimate = worstCaseMicros(a.setup, model, a.system.length + a.user.length, maxTokens(run, "escalation"));
-  // A tool loop reserves before each of its calls itself; one call reserves its worst case here.
-  const tooled = hasTools(run);
-  const reservation = tooled
-    ? ({ ok: true, token: "" } as const)
-    : await budget.reserve(run.event.correlationid, estimate);
-  const because = escalation ? { escalation } : {};
-  if (!reservation.ok) {
-    const detail = `${escalation?.reason ?? "escalation"} not escalated: ${reservation.reason}`;
-    run.violations.push({ kind: "budget_limited", detail });
-    return bestSoFar(run, a, first, true);
-  }
-  let e: Asked;
-  try {
-    e = await askTier(run, a, budget, "escalation");
-  } catch (error) {
-    if (!tooled) await budget.settle(reservation.token, 0);
-    throw error;
-  }
-  if (!tooled) await budget.settle(reservation.token, e.cost);
-  if ("problem" in e && (e.problem === "budget" || e.problem === "bounded")) {
-    // The escalation loop hit a bound (turns, tokens, budget) without an answer: flagged on the run.
-    return bestSoFar(run, a, first, e.problem === "budget");
-  }
+  const e = await askEscalation(run, a, budget, escalation);
+  if ("refused" in e) return bestSoFar(run, a, first, true);
+  if ("problem" in e && e.problem === "bounded") return bestSoFar(run, a, first, false);
   if ("problem" in e) {
     const message = `escalation tier returned ${e.problem} (after ${escalation?.reason})`;
     throw new ModelRunError({ action: "dead_letter", message }, run.calls);
   }
   return {
-    ...floored(run, { ...e.answer, tier: "escalation" as const, model }),
+    ...floored(run, { ...e.answer, tier: "escalation" as const, model: a.setup.tiers.escalation }),
     calls: run.calls,
     escalated: true,
-    ...because,
+    ...(escalation ? { escalation } : {}),
     budgetLimited: false,
     violations: run.violations,
   };
+}
+
+/**
+ * The escalation tier's answer. One call reserves its worst case in the ledger first and settles
+ * to what it cost; a tool loop reserves before each of its calls itself.
+ */
+async function askEscalation(run: Run, a: Asking, budget: BudgetPort, escalation?: Escalation): Promise<Asked> {
+  if (hasTools(run)) return askTier(run, a, budget, "escalation");
+  const model = a.setup.tiers.escalation;
+  const estimate = worstCaseMicros(a.setup, model, a.system.length + a.user.length, maxTokens(run, "escalation"));
+  const reservation = await budget.reserve(run.event.correlationid, estimate);
+  if (!reservation.ok) {
+    const detail = `${escalation?.reason ?? "escalation"} not escalated: ${reservation.reason}`;
+    run.violations.push({ kind: "budget_limited", detail });
+    return { cost: 0, refused: reservation.reason };
+  }
+  let e: Asked;
+  try {
+    e = await ask(run, a, "escalation");
+  } catch (error) {
+    await budget.settle(reservation.token, 0);
+    throw error;
+  }
+  await budget.settle(reservation.token, e.cost);
+  return e;
 }
 
 /** Escalation did not answer (budget, bounds): triage's decision, or the agent's rules, floored. */

@@ -10,9 +10,10 @@ import type { ModelReply } from "../db/steps";
 import { log } from "../log";
 import { answerOf, outputConfig, readUsage, systemBlocks } from "../models/call";
 import { DEFAULT_EFFORT, type ModelId, type Tier } from "../models/lineup";
-import { NO_USAGE, type Usage } from "../models/prices";
+import type { Usage } from "../models/prices";
 import { suspectedInjection } from "../models/prompt";
 import {
+  accountReply,
   type Asked,
   type Asking,
   failedCall,
@@ -60,24 +61,23 @@ export async function askWithTools(
   let turns = 0;
   let tokens = 0;
   let cost = 0;
-  const turnCall = (usage: Usage, costMicros: number, latencyMs: number, replayed: boolean) =>
-    run.calls.push({
-      tier,
-      model,
-      usage: replayed ? NO_USAGE : usage,
-      costMicros,
-      escalationPriceMicros: replayed ? 0 : a.setup.prices.costMicros(a.setup.tiers.escalation, usage),
-      latencyMs,
-      outcome: replayed ? "replayed" : "tool_use",
-    });
   const final = (reply: ModelReply, at: Date, latencyMs: number, replayed: boolean) => {
     const judgedAnswer = judged(run, a, tier, { ...reply, output: answerOf(reply.content), latencyMs }, at, replayed);
     return { ...judgedAnswer, cost: cost + judgedAnswer.cost, settled: true as const };
   };
-  const bounded = (detail: string) => {
+  /** The loop's bound, if the turns or tokens so far reach it: the run ends flagged. */
+  const bound = () => {
+    const detail =
+      turns >= maxTurns
+        ? `${turns} turns without an answer (maxTurns ${maxTurns})`
+        : tokens >= maxRunTokens
+          ? `${tokens} tokens without an answer (maxRunTokens ${maxRunTokens})`
+          : undefined;
+    if (!detail) return undefined;
     run.violations.push({ kind: "run_bounded", detail: `${tier}: ${detail}` });
     return { cost, problem: "bounded" as const, detail, settled: true as const };
   };
+  const refused = (reason: string) => ({ cost, refused: reason, settled: true as const });
 
   // Replay: the steps earlier attempts recorded, in order.
   for (let s = run.steps.replayModel(tier, model); s; s = run.steps.replayModel(tier, model)) {
@@ -85,13 +85,13 @@ export async function askWithTools(
     tokens += tokensOf(s.reply.usage);
     messages.push({ role: "assistant", content: s.reply.content as ContentParam[] });
     if (s.reply.stopReason !== "tool_use") return final(s.reply, new Date(), 0, true);
-    turnCall(s.reply.usage, 0, 0, true);
+    accountReply(run, a, tier, { usage: s.reply.usage, latencyMs: 0, at: new Date(), replayed: true }, "tool_use");
     const numbered = toolUses(s.reply.content).map((use) => ({ use, step: run.steps.take() }));
     const results = await Promise.all(numbered.map(({ use, step }) => toolResult(run, tier, use, step)));
     messages.push({ role: "user", content: results });
   }
-  if (turns >= maxTurns) return bounded(`${turns} turns without an answer (maxTurns ${maxTurns})`);
-  if (tokens >= maxRunTokens) return bounded(`${tokens} tokens without an answer (maxRunTokens ${maxRunTokens})`);
+  const replayedBound = bound();
+  if (replayedBound) return replayedBound;
 
   // Live: the runner sends the conversation so far, and each turn after it.
   const numbers = new Map<string, number>();
@@ -120,7 +120,7 @@ export async function askWithTools(
     return r;
   };
   const first = await reserve(promptChars());
-  if (!first.ok) return { cost, problem: "budget", detail: first.reason, settled: true };
+  if (!first.ok) return refused(first.reason);
   let reservation: string | undefined = first.token;
   const lastTurn = turns === maxTurns - 1;
   const runner = liveClient(a, run).beta.messages.toolRunner({
@@ -148,18 +148,17 @@ export async function askWithTools(
       turns++;
       tokens += tokensOf(reply.usage);
       if (reply.stopReason !== "tool_use") return final(reply, at, latencyMs, false);
-      cost += costMicros;
-      turnCall(reply.usage, costMicros, latencyMs, false);
+      cost += accountReply(run, a, tier, { usage: reply.usage, latencyMs, at, replayed: false }, "tool_use");
       for (const use of toolUses(message.content)) numbers.set(use.id, run.steps.take());
-      if (tokens >= maxRunTokens) return bounded(`${tokens} tokens without an answer (maxRunTokens ${maxRunTokens})`);
-      if (turns >= maxTurns) return bounded(`${turns} turns without an answer (maxTurns ${maxTurns})`);
+      const stop = bound();
+      if (stop) return stop;
       const chars =
         a.system.length +
         JSON.stringify(runner.params.messages).length +
         JSON.stringify(message.content).length +
         toolUses(message.content).length * DEFAULT_MAX_RESULT_CHARS;
       const next = await reserve(chars);
-      if (!next.ok) return { cost, problem: "budget", detail: next.reason, settled: true };
+      if (!next.ok) return refused(next.reason);
       reservation = next.token;
       if (turns === maxTurns - 1) {
         // The last turn allowed must answer: run this reply's tools, then ask with tool use off.
@@ -177,7 +176,8 @@ export async function askWithTools(
       sentAt = Date.now();
       at = new Date();
     }
-    return bounded(`the tool runner stopped after ${turns} turns without an answer`);
+    run.violations.push({ kind: "run_bounded", detail: `${tier}: the runner stopped after ${turns} turns` });
+    return { cost, problem: "bounded" as const, detail: `the runner stopped after ${turns} turns`, settled: true };
   };
   try {
     return await (a.gate ? a.gate(work) : work());
