@@ -118,6 +118,8 @@ export interface DevOptions {
    * on any HTTP answer (the default with `config`: another Worker, like the bare hop).
    */
   ready?: "agentwire" | "any";
+  /** Open the Worker's V8 inspector on this port (scripts/profile-workflows.ts); default: none. */
+  inspectorPort?: number;
 }
 
 const Health = z.object({ name: z.literal("agentwire") });
@@ -182,6 +184,8 @@ export async function startDev(opts: DevOptions): Promise<DevServer> {
     "--show-interactive-dev-session=false",
   ];
   if (opts.persistTo) args.push("--persist-to", opts.persistTo);
+  // Profiled, the bundle keeps its names: a profile of minified code names nothing.
+  if (opts.inspectorPort) args.push("--inspector-port", String(opts.inspectorPort), "--minify=false");
   if (opts.config) args.push("--config", opts.config);
   // Given vars go in an env file of their own, which also keeps wrangler from reading the developer's
   // .dev.vars: tests and benchmarks never pick up a real API key or endpoint from it.

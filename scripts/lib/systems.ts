@@ -50,17 +50,23 @@ async function postJson(url: string, body: object, what: string): Promise<number
   return sentAt;
 }
 
-async function serve(kind: SystemKind, dir: string, vars: Record<string, string>): Promise<DevServer> {
+async function serve(
+  kind: SystemKind,
+  dir: string,
+  vars: Record<string, string>,
+  inspectorPort?: number,
+): Promise<DevServer> {
   const port = await freePort();
   if (kind === "bare" || kind === "cfwf") {
     const folder = kind === "bare" ? "bench/bare" : "bench/cf-workflows";
-    return startDev({ port, persistTo: dir, config: path.join(ROOT, folder, "wrangler.toml") });
+    return startDev({ port, persistTo: dir, config: path.join(ROOT, folder, "wrangler.toml"), inspectorPort });
   }
   applyMigrations(dir);
   return startDev({
     port,
     persistTo: dir,
     script: kind === "wide" ? "bench/worker-wide.ts" : "bench/worker.ts",
+    inspectorPort,
     vars: { WEBHOOK_SECRET: AGENTWIRE_SECRET, ADMIN_TOKEN: AGENTWIRE_ADMIN, ...vars },
   });
 }
@@ -115,11 +121,12 @@ interface WorkflowPage {
 export async function startSystem(
   kind: SystemKind,
   vars: Record<string, string> = {},
+  inspectorPort?: number,
 ): Promise<System & { target: Target }> {
   const dir = mkdtempSync(path.join(tmpdir(), `agentwire-bench-${kind}-`));
   let server: DevServer;
   try {
-    server = await serve(kind, dir, vars);
+    server = await serve(kind, dir, vars, inspectorPort);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
