@@ -76,12 +76,16 @@ describe("log lines", () => {
     const traceId = mine.find((l) => l.msg === "ingest")?.traceId;
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     const kinds = new Set(mine.filter((l) => l.traceId === traceId).map((l) => l.msg));
-    expect([...kinds].sort()).toEqual(["agent.run", "ingest", "route", "workflow"]);
-    expect(mine.find((l) => l.msg === "workflow" && l.status === "completed")).toMatchObject({
-      decision: "approve",
-      by: "votes",
-      traceId,
-    });
+    // No `route` line: the agents' results only feed the workflow, and its outcome (which no agent
+    // hears) is named by the workflow's own line.
+    expect([...kinds].sort()).toEqual(["agent.run", "ingest", "workflow"]);
+    const decided = mine.find((l) => l.msg === "workflow" && l.status === "completed");
+    expect(decided).toMatchObject({ decision: "approve", by: "votes", traceId, emitted: ["order.confirmed"] });
+    // The line names the outcome event by id: the one the log holds.
+    const row = await env.DB.prepare("SELECT outcome_event_id FROM workflows WHERE id = ?")
+      .bind(order.correlationid)
+      .first<{ outcome_event_id: string }>();
+    expect(decided?.emittedIds).toEqual([row?.outcome_event_id]);
   });
 
   it("say why a webhook was refused, without its body or signature", async () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize } from "../src/bus/envelope";
 import { agentSource } from "../src/bus/subscriptions";
 import { logEvents } from "../src/db/events";
+import { recordWorkflows } from "../src/db/workflows";
 import type { SweepReport } from "../src/sweep/sweep";
 import { switches } from "./support/fixtures";
 import { ADMIN, call, count, orderPlaced, postEvents, runsOf, uniqueId, waitFor } from "./support/helpers";
@@ -62,12 +63,14 @@ async function overdueWorkflow(opts: { dropAlarm: boolean }) {
   const stub = coordinator(id);
   await stub.observe([normalize(order)]);
   const past = TEN_MINUTES_AGO();
+  // Long past its deadline, with its running row written (a coordinator writes it within a second).
   await runInDurableObject(stub, async (_instance, state) => {
     const s = JSON.parse(state.storage.sql.exec<{ state: string }>("SELECT state FROM instances").one().state);
     state.storage.sql.exec("UPDATE instances SET state = ?", JSON.stringify({ ...s, deadlineAt: past }));
+    state.storage.sql.exec("DELETE FROM outbox");
+    await recordWorkflows(env.DB, [{ state: { ...s, deadlineAt: past }, updatedAt: past }]);
     if (opts.dropAlarm) await state.storage.deleteAlarm();
   });
-  await env.DB.prepare("UPDATE workflows SET deadline_at = ? WHERE id = ?").bind(past, id).run();
   return { id, stub };
 }
 

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize } from "../src/bus/envelope";
 import type { InstanceState } from "../src/coordinator/transitions";
+import { RUNNING_ROW_DELAY_MS } from "../src/coordinator/workflow-coordinator";
 import { ADMIN, adminGet, call, count, orderPlaced, postEvents, uniqueId, waitFor } from "./support/helpers";
 
 const coordinator = (id: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(id));
@@ -209,6 +210,34 @@ describe("the coordinator Durable Object", () => {
     const [state] = await instancesOf(stub);
     expect(state).toMatchObject({ status: "completed", version: 5 });
     await waitFor(async () => (await workflowRow(id))?.status === "completed");
+  });
+
+  it("writes a running workflow's row once it has run a second, and one that decides sooner only once", async () => {
+    const slow = uniqueId("ord");
+    const stub = coordinator(slow);
+    await stub.observe([placedEnvelope(slow), orderResults(slow).fraud]);
+    // Not yet in D1: the row waits for the next change, with the alarm set for when it is due.
+    expect(await workflowRow(slow)).toBeNull();
+    const due = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(due).not.toBeNull();
+    expect(due! - Date.now()).toBeLessThanOrEqual(RUNNING_ROW_DELAY_MS);
+    await new Promise((r) => setTimeout(r, Math.max(0, due! - Date.now()) + 10));
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const row = await env.DB.prepare("SELECT status, version, results FROM workflows WHERE id = ?").bind(slow).first();
+    expect(row).toMatchObject({ status: "running", version: 2 });
+    expect(JSON.parse(String(row?.results))).toHaveLength(1);
+    // The alarm now waits for the deadline, not for another write.
+    const next = await runInDurableObject(stub, (_i, state) => state.storage.getAlarm());
+    expect(next! - Date.now()).toBeGreaterThan(RUNNING_ROW_DELAY_MS);
+
+    const fast = uniqueId("ord");
+    const r = orderResults(fast);
+    await coordinator(fast).observe([placedEnvelope(fast)]);
+    await coordinator(fast).observe([r.fraud, r.reserved, r.quoted]);
+    // Decided within the delay: one row, the outcome's, written with the outcome event.
+    expect(await workflowRow(fast)).toMatchObject({ status: "completed", outcome: "order.confirmed" });
+    expect(await outcomesLogged(fast, "order.confirmed")).toBe(1);
+    expect(await runInDurableObject(coordinator(fast), (_i, state) => state.storage.getAlarm())).toBeNull();
   });
 
   it("restores a join from storage after the object is evicted mid-join", async () => {

@@ -20,7 +20,7 @@ import { OutboxRecord, parseState, prepareStorage } from "./storage";
 import { traceIdOf } from "../bus/envelope";
 import { log, logError, setLogLevel } from "../log";
 import type { Registry } from "../registry";
-import type { Workflow } from "./define";
+import { listensTo, type Workflow } from "./define";
 import { WorkflowEventIds } from "./event-ids";
 import {
   type Emit,
@@ -47,6 +47,12 @@ export type ApprovalAnswer =
 
 /** How soon a failed outbox flush is retried. */
 const FLUSH_RETRY_MS = 5_000;
+/**
+ * How long a running workflow's D1 row may wait for the next change: a workflow that decides sooner
+ * writes one row (its outcome, with the outcome event), not one per step. Readers see a running
+ * workflow this much later; an outcome, an approval request and every event are written at once.
+ */
+export const RUNNING_ROW_DELAY_MS = 1_000;
 
 const toResult = (e: Envelope): Result => ({
   id: e.id,
@@ -59,6 +65,11 @@ const toResult = (e: Envelope): Result => ({
 });
 
 export function coordinatorClass(registry: Registry) {
+  // The workflows each event type can start or feed: an event reads no other instance.
+  const listeners = new Map<string, Workflow[]>();
+  for (const w of registry.workflows) {
+    for (const type of new Set(listensTo(w))) listeners.set(type, [...(listeners.get(type) ?? []), w]);
+  }
   return class WorkflowCoordinator extends DurableObject<Env> {
     private readonly sql: SqlStorage;
     private readonly ids = new WorkflowEventIds();
@@ -105,7 +116,7 @@ export function coordinatorClass(registry: Registry) {
             .toArray().length;
           if (inserted === 0) continue; // a duplicate: already counted
           added++;
-          for (const w of registry.workflows) this.applyEvent(w, event, now);
+          for (const w of listeners.get(event.type) ?? []) this.applyEvent(w, event, now);
         }
       });
       await this.flushAndRearm();
@@ -141,6 +152,11 @@ export function coordinatorClass(registry: Registry) {
 
     /** Deadlines and outbox retries. Idempotent: alarms fire at least once. */
     override async alarm(): Promise<void> {
+      await this.wake(false);
+    }
+
+    /** Applies due deadlines and flushes the outbox; forced, it writes running rows now too. */
+    private async wake(force: boolean): Promise<void> {
       await this.prepareIds(this.instances().map((s) => s.id));
       const now = Date.now();
       this.ctx.storage.transactionSync(() => {
@@ -149,7 +165,7 @@ export function coordinatorClass(registry: Registry) {
           if (w) this.apply(w, onAlarm(w, state, now), now);
         }
       });
-      await this.flushAndRearm();
+      await this.flushAndRearm(force);
     }
 
     /**
@@ -164,7 +180,8 @@ export function coordinatorClass(registry: Registry) {
         (await this.ctx.storage.getAlarm()) === null && this.instances().some((s) => wakeAt(s) !== undefined);
       const before = new Map(this.instances().map((s) => [s.workflow, s.status]));
       const observed = events.length > 0 ? await this.observe(events) : 0;
-      await this.alarm(); // applies due deadlines, flushes the outbox, sets the next alarm
+      // A repair: applies due deadlines, writes the whole outbox now, sets the next alarm.
+      await this.wake(true);
       const changed = this.instances().filter((s) => before.has(s.workflow) && before.get(s.workflow) !== s.status);
       const found = republish.flatMap((id) =>
         this.sql
@@ -261,6 +278,7 @@ export function coordinatorClass(registry: Registry) {
         status: s.status,
         version: s.version,
         emitted: t.emits.map((e) => e.type),
+        emittedIds: t.emits.map((e) => ids.get(e.key) ?? ""),
         ...(s.verdict
           ? {
               decision: s.verdict.decision,
@@ -304,11 +322,15 @@ export function coordinatorClass(registry: Registry) {
       return this.ids.get(w.name, id, emitKey);
     }
 
-    /** Flushes the outbox, then sets the alarm for the next deadline (or a retry of the flush). */
-    private async flushAndRearm(): Promise<void> {
+    /**
+     * Flushes the outbox, then sets the alarm for the next deadline, a running row's due write, or a
+     * retry of the flush.
+     */
+    private async flushAndRearm(force = false): Promise<void> {
       let retry = false;
+      let deferred: number | undefined;
       try {
-        await this.flush();
+        deferred = await this.flush(force);
       } catch (error) {
         retry = true;
         logError("workflow.flush_failed", { correlationid: this.instances()[0]?.id ?? null }, error);
@@ -317,6 +339,7 @@ export function coordinatorClass(registry: Registry) {
         .map(wakeAt)
         .filter((t): t is number => t !== undefined);
       if (retry) wakes.push(Date.now() + FLUSH_RETRY_MS);
+      if (deferred !== undefined) wakes.push(deferred);
       if (wakes.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakes));
       else await this.ctx.storage.deleteAlarm();
     }
@@ -325,25 +348,37 @@ export function coordinatorClass(registry: Registry) {
      * Writes the workflow rows and logs the events the workflows published, in one D1 batch, then
      * routes those events from here (tasks for their agents); an event a workflow listens to goes
      * through the events queue instead, so that no coordinator calls itself. Runs again (from the
-     * alarm) until all of it succeeds: logging is idempotent, and the events are routed again.
+     * alarm) until all of it succeeds: logging is idempotent, and the events are routed again. An
+     * outbox holding only running rows waits until the oldest is RUNNING_ROW_DELAY_MS old (unless
+     * forced): returns when it is due.
      */
-    private async flush(): Promise<void> {
+    private async flush(force: boolean): Promise<number | undefined> {
       const rows = this.sql
         .exec<{ seq: number; kind: string; body: string }>("SELECT seq, kind, body FROM outbox ORDER BY seq")
         .toArray();
-      if (rows.length === 0) return;
+      if (rows.length === 0) return undefined;
       const started = Date.now();
+      // Only the newest record of each instance matters; D1 ignores older versions anyway.
+      const records = new Map<string, WorkflowRecord>();
+      let oldest = Infinity;
+      let deferrable = true;
+      for (const r of rows) {
+        if (r.kind !== "record") {
+          deferrable = false;
+          continue;
+        }
+        const record = OutboxRecord.parse(JSON.parse(r.body));
+        records.set(record.state.workflow, record);
+        oldest = Math.min(oldest, record.updatedAt);
+        if (record.state.status !== "running") deferrable = false;
+      }
+      const due = oldest + RUNNING_ROW_DELAY_MS;
+      if (deferrable && !force && due > started) return due;
       const config = settings(this.env, "runs");
       const limits = { maxHops: config.MAX_HOPS, maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION };
       const entries = rows
         .filter((r) => r.kind === "event")
         .map((r) => logEntry(registry, EnvelopeSchema.parse(JSON.parse(r.body)), started, true));
-      // Only the newest record of each instance matters; D1 ignores older versions anyway.
-      const records = new Map<string, WorkflowRecord>();
-      for (const r of rows.filter((x) => x.kind === "record")) {
-        const record = OutboxRecord.parse(JSON.parse(r.body));
-        records.set(record.state.workflow, record);
-      }
       const [logged] = await runPlans(this.env.DB, [
         logPlan(this.env.DB, entries, started, limits),
         workflowsPlan(this.env.DB, [...records.values()]),
@@ -363,9 +398,17 @@ export function coordinatorClass(registry: Registry) {
         ),
       ]);
       if (!routed) throw new Error("the workflow's events are logged but could not be routed");
-      logRoutes(registry, entries, logged, Date.now() - started);
+      // An event of its own that no agent hears is named by the workflow's line (its id and type).
+      const told = entries.flatMap((e, i) => (e.agents.length > 0 || logged[i]?.parked ? [i] : []));
+      logRoutes(
+        registry,
+        told.map((i) => entries[i]!),
+        told.map((i) => logged[i]!),
+        Date.now() - started,
+      );
       const last = rows.at(-1)?.seq ?? 0;
       this.sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
+      return undefined;
     }
   };
 }

@@ -32,8 +32,9 @@ export interface Logged {
   held: string[];
 }
 
-const DeliveryReturn = z.object({ agent: z.string(), held: z.number() });
-const ParkedReturn = z.object({ reason: z.enum(["hop_limit", "correlation_cap"]) });
+// Built once: a zod schema costs more to construct than to run.
+const DeliveryReturns = z.array(z.object({ agent: z.string(), held: z.number() }));
+const ParkedReturns = z.array(z.object({ reason: z.enum(["hop_limit", "correlation_cap"]) }));
 
 /**
  * Appends the events and their routing in one transaction; an event already archived to R2 counts as
@@ -157,8 +158,8 @@ export function logPlan(
     );
   const plan = planEach(perEntry, (each) =>
     each.map(([logged, delivered, parkedRows]): Logged => {
-      const deliveries = z.array(DeliveryReturn).parse(delivered.results);
-      const parked = z.array(ParkedReturn).parse(parkedRows.results)[0]?.reason ?? null;
+      const deliveries = DeliveryReturns.parse(delivered.results);
+      const parked = ParkedReturns.parse(parkedRows.results)[0]?.reason ?? null;
       return {
         inserted: logged.results.length > 0,
         parked,

@@ -21,6 +21,7 @@ export interface Claim extends RunKey {
 export type ClaimOutcome = "claimed" | "done" | "busy" | "paused";
 
 const ClaimRow = z.object({ status: z.string(), claim: z.string(), generation: z.string().nullable() });
+const PausedRows = z.array(z.object({ agent: z.string() }));
 
 /**
  * Claims runs in one transaction. A run is claimable when it is new, failed, or running under the same
@@ -80,12 +81,7 @@ export async function claimRunsReading(
     before: [pausedRows, ...readResults],
     each,
   } = await batchEach(db, entries, [paused, ...readStatements]);
-  const pausedAgents = new Set(
-    z
-      .array(z.object({ agent: z.string() }))
-      .parse(pausedRows?.results)
-      .map((r) => r.agent),
-  );
+  const pausedAgents = new Set(PausedRows.parse(pausedRows?.results).map((r) => r.agent));
   // A paused agent's new run has no row (nothing was inserted): only the others are read.
   const rows = claims.map((c, i) => (pausedAgents.has(c.agent) ? undefined : ClaimRow.parse(each[i]![1].results[0])));
   const outcomes = claims.map((c, i): ClaimOutcome => {
