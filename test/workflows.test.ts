@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { type Envelope, normalize } from "../src/bus/envelope";
 import type { InstanceState } from "../src/coordinator/transitions";
-import { RUNNING_ROW_DELAY_MS } from "../src/coordinator/workflow-coordinator";
+import { RUNNING_ROW_DELAY_MS } from "../src/coordinator/outbox";
 import { ADMIN, adminGet, call, count, orderPlaced, postEvents, uniqueId, waitFor } from "./support/helpers";
 
 const coordinator = (id: string) => env.COORDINATOR.get(env.COORDINATOR.idFromName(id));

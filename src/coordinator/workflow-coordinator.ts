@@ -10,13 +10,10 @@ import { eventIdKey } from "../bus/publish";
 import { screenPublishers, workflowSource } from "../bus/catalog";
 import { sendAll } from "../bus/publish";
 import { recordViolations } from "../db/violations";
-import { logEntry, logRoutes, routeLogged } from "../bus/dispatch";
-import { settings } from "../config";
-import { runPlans } from "../db/batch";
-import { logPlan } from "../db/events";
-import { type WorkflowRecord, workflowsPlan } from "../db/workflows";
+import type { WorkflowRecord } from "../db/workflows";
 import { HealInput, type HealReport } from "./heal";
-import { OutboxRecord, parseState, prepareStorage } from "./storage";
+import { flushOutbox } from "./outbox";
+import { parseState, prepareStorage } from "./storage";
 import { traceIdOf } from "../bus/envelope";
 import { log, logError, setLogLevel } from "../log";
 import type { Registry } from "../registry";
@@ -47,12 +44,6 @@ export type ApprovalAnswer =
 
 /** How soon a failed outbox flush is retried. */
 const FLUSH_RETRY_MS = 5_000;
-/**
- * How long a running workflow's D1 row may wait for the next change: a workflow that decides sooner
- * writes one row (its outcome, with the outcome event), not one per step. Readers see a running
- * workflow this much later; an outcome, an approval request and every event are written at once.
- */
-export const RUNNING_ROW_DELAY_MS = 1_000;
 
 const toResult = (e: Envelope): Result => ({
   id: e.id,
@@ -330,7 +321,7 @@ export function coordinatorClass(registry: Registry) {
       let retry = false;
       let deferred: number | undefined;
       try {
-        deferred = await this.flush(force);
+        deferred = await flushOutbox(this.env, registry, this.sql, force);
       } catch (error) {
         retry = true;
         logError("workflow.flush_failed", { correlationid: this.instances()[0]?.id ?? null }, error);
@@ -342,73 +333,6 @@ export function coordinatorClass(registry: Registry) {
       if (deferred !== undefined) wakes.push(deferred);
       if (wakes.length > 0) await this.ctx.storage.setAlarm(Math.min(...wakes));
       else await this.ctx.storage.deleteAlarm();
-    }
-
-    /**
-     * Writes the workflow rows and logs the events the workflows published, in one D1 batch, then
-     * routes those events from here (tasks for their agents); an event a workflow listens to goes
-     * through the events queue instead, so that no coordinator calls itself. Runs again (from the
-     * alarm) until all of it succeeds: logging is idempotent, and the events are routed again. An
-     * outbox holding only running rows waits until the oldest is RUNNING_ROW_DELAY_MS old (unless
-     * forced): returns when it is due.
-     */
-    private async flush(force: boolean): Promise<number | undefined> {
-      const rows = this.sql
-        .exec<{ seq: number; kind: string; body: string }>("SELECT seq, kind, body FROM outbox ORDER BY seq")
-        .toArray();
-      if (rows.length === 0) return undefined;
-      const started = Date.now();
-      // Only the newest record of each instance matters; D1 ignores older versions anyway.
-      const records = new Map<string, WorkflowRecord>();
-      let oldest = Infinity;
-      let deferrable = true;
-      for (const r of rows) {
-        if (r.kind !== "record") {
-          deferrable = false;
-          continue;
-        }
-        const record = OutboxRecord.parse(JSON.parse(r.body));
-        records.set(record.state.workflow, record);
-        oldest = Math.min(oldest, record.updatedAt);
-        if (record.state.status !== "running") deferrable = false;
-      }
-      const due = oldest + RUNNING_ROW_DELAY_MS;
-      if (deferrable && !force && due > started) return due;
-      const config = settings(this.env, "runs");
-      const limits = { maxHops: config.MAX_HOPS, maxEventsPerCorrelation: config.MAX_EVENTS_PER_CORRELATION };
-      const entries = rows
-        .filter((r) => r.kind === "event")
-        .map((r) => logEntry(registry, EnvelopeSchema.parse(JSON.parse(r.body)), started, true));
-      const [logged] = await runPlans(this.env.DB, [
-        logPlan(this.env.DB, entries, started, limits),
-        workflowsPlan(this.env.DB, [...records.values()]),
-      ]);
-      const heard = entries.filter((e) => registry.coordinates(e.event.type));
-      const direct = entries.flatMap((e, i) => (registry.coordinates(e.event.type) ? [] : [[e, logged[i]!] as const]));
-      const [routed] = await Promise.all([
-        routeLogged(
-          this.env,
-          registry,
-          direct.map(([e]) => e),
-          direct.map(([, l]) => l),
-        ),
-        sendAll(
-          this.env.EVENTS_QUEUE,
-          heard.map((e): EventMessage => ({ kind: "event", event: e.event, receivedAt: started, reroute: true })),
-        ),
-      ]);
-      if (!routed) throw new Error("the workflow's events are logged but could not be routed");
-      // An event of its own that no agent hears is named by the workflow's line (its id and type).
-      const told = entries.flatMap((e, i) => (e.agents.length > 0 || logged[i]?.parked ? [i] : []));
-      logRoutes(
-        registry,
-        told.map((i) => entries[i]!),
-        told.map((i) => logged[i]!),
-        Date.now() - started,
-      );
-      const last = rows.at(-1)?.seq ?? 0;
-      this.sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
-      return undefined;
     }
   };
 }
