@@ -14,9 +14,12 @@ export async function readBody(request: Request, limit: number = MAX_BODY_BYTES)
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) return tooLarge;
   if (!request.body) return new Uint8Array();
-  // A declared length within the limit frames the body (the runtime delivers no more than it):
-  // read it whole. Only a chunked body is counted as it streams in.
-  if (declared !== null) return new Uint8Array(await request.arrayBuffer());
+  // A declared length within the limit frames the body (the runtime delivers no more than it): read
+  // it whole. A body sent with a transfer-encoding, whatever length it declares, is counted as it
+  // streams in, like one that declares none.
+  if (declared !== null && request.headers.get("transfer-encoding") === null) {
+    return new Uint8Array(await request.arrayBuffer());
+  }
   const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
