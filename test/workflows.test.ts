@@ -233,6 +233,7 @@ describe("the coordinator Durable Object", () => {
     const fast = uniqueId("ord");
     const r = orderResults(fast);
     await coordinator(fast).observe([placedEnvelope(fast)]);
+    expect(await workflowRow(fast)).toBeNull();
     await coordinator(fast).observe([r.fraud, r.reserved, r.quoted]);
     // Decided within the delay: one row, the outcome's, written with the outcome event.
     expect(await workflowRow(fast)).toMatchObject({ status: "completed", outcome: "order.confirmed" });

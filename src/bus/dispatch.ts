@@ -68,18 +68,21 @@ export async function notifyCoordinators(env: Env, events: readonly Envelope[]):
 
 /**
  * One `route` line per logged event: routed, parked or duplicate. An event only a workflow hears says
- * nothing here that its coordinator's line does not, so it has none.
+ * nothing here that its coordinator's line does not, so it has none; nor does an event no agent hears
+ * when its publisher's own line names it (`namedByPublisher`: a coordinator's `workflow` line).
  */
 export function logRoutes(
   registry: Routing,
   entries: readonly LogEntry[],
   logged: readonly Logged[],
   latencyMs: number,
+  namedByPublisher = false,
 ): void {
   entries.forEach((entry, i) => {
     const { event, agents } = entry;
     const l = logged[i];
     const status = l?.parked ? "parked" : l?.inserted || entry.reroute ? "routed" : "duplicate";
+    if (agents.length === 0 && status !== "parked" && namedByPublisher) return;
     if (status === "routed" && agents.length === 0 && registry.coordinates(event.type)) return;
     log("route", {
       eventId: event.id,

@@ -76,14 +76,8 @@ export async function flushOutbox(
     ),
   ]);
   if (!routed) throw new Error("the workflow's events are logged but could not be routed");
-  // An event of its own that no agent hears is named by the workflow's line (its id and type).
-  const told = entries.flatMap((e, i) => (e.agents.length > 0 || logged[i]?.parked ? [i] : []));
-  logRoutes(
-    registry,
-    told.map((i) => entries[i]!),
-    told.map((i) => logged[i]!),
-    Date.now() - started,
-  );
+  // The workflow's line names each event it published (id and type).
+  logRoutes(registry, entries, logged, Date.now() - started, true);
   const last = rows.at(-1)?.seq ?? 0;
   sql.exec("DELETE FROM outbox WHERE seq <= ?", last);
   return undefined;

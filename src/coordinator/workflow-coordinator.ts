@@ -242,8 +242,10 @@ export function coordinatorClass(registry: Registry) {
         JSON.stringify(s),
       );
       const ids = new Map<string, string>();
+      const published: string[] = [];
       for (const emit of t.emits) {
         const event = this.envelope(w, s, emit, ids);
+        published.push(event.id);
         this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('event', ?)", JSON.stringify(event));
         // Kept after the flush, so the sweep can re-send an event the log lost, with its id.
         this.sql.exec(
@@ -269,7 +271,7 @@ export function coordinatorClass(registry: Registry) {
         status: s.status,
         version: s.version,
         emitted: t.emits.map((e) => e.type),
-        emittedIds: t.emits.map((e) => ids.get(e.key) ?? ""),
+        emittedIds: published,
         ...(s.verdict
           ? {
               decision: s.verdict.decision,
