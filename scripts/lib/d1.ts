@@ -26,26 +26,32 @@ export function localD1(persistTo: string) {
 }
 
 /**
- * Counts rows in a running `wrangler dev`'s local D1 database straight from its SQLite file
- * (read-only, from this process), so that polling for progress costs the Worker under test nothing.
- * Before the table exists (the first write creates it) the count is 0.
+ * Reads a running `wrangler dev`'s local D1 database straight from its SQLite file (read-only, from
+ * this process), so that polling for progress costs the Worker under test nothing: the first row a
+ * query answers, or undefined (also before the table exists: the first write creates it).
  */
-export function localCount(persistTo: string, sql: string): () => number {
+export function localRow(persistTo: string): (sql: string, ...params: (string | number)[]) => Row | undefined {
   let db: DatabaseSync | undefined;
-  return () => {
+  return (sql, ...params) => {
     if (!db) {
       const folder = path.join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
       const file = existsSync(folder)
         ? readdirSync(folder).find((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite")
         : undefined;
-      if (!file) return 0;
+      if (!file) return undefined;
       db = new DatabaseSync(path.join(folder, file), { readOnly: true });
     }
     try {
-      return Number(Object.values(db.prepare(sql).get() ?? { n: 0 })[0] ?? 0);
+      return db.prepare(sql).get(...params) as Row | undefined;
     } catch (error) {
-      if (/no such table/.test(String(error))) return 0;
+      if (/no such table/.test(String(error))) return undefined;
       throw error;
     }
   };
+}
+
+/** Counts rows as localRow reads them (0 before the table exists). */
+export function localCount(persistTo: string, sql: string): () => number {
+  const row = localRow(persistTo);
+  return () => Number(Object.values(row(sql) ?? { n: 0 })[0] ?? 0);
 }

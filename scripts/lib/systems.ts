@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { adminGet, postSigned, type Target } from "./client";
-import { localCount } from "./d1";
+import { localCount, localRow } from "./d1";
 import { applyMigrations, type DevServer, freePort, ROOT, startDev } from "./dev";
 
 /** One workflow: n simulated agents of L ms each, in parallel (joined) or chained. */
@@ -139,8 +139,14 @@ export async function startSystem(
   };
   const base = { kind, server, target, stop };
 
-  // Progress is counted from each system's SQLite file, outside the processes being measured, the
-  // same way for all three (an HTTP poll would cost each a different amount of the CPU measured).
+  // Progress is counted, and a completion looked up, from each system's SQLite file, outside the
+  // processes being measured, the same way for all three: an HTTP poll would cost each a different
+  // amount of the CPU measured, and would run in the Worker while the workflow it waits for does.
+  const row = localRow(dir);
+  const at = (sql: string, id: string) => {
+    const value = row(sql, id)?.at;
+    return typeof value === "number" ? value : undefined;
+  };
   if (kind === "bare") {
     const count = localCount(dir, "SELECT COUNT(*) AS n FROM hops");
     type Row = { id: string; received_at: number };
@@ -149,7 +155,7 @@ export async function startSystem(
       ...base,
       start: (id) => postJson(`${url}/hop`, { id }, "bare hop"),
       completedCount: () => Promise.resolve(count()),
-      completedAt: async (id) => (await results()).find((r) => r.id === id)?.received_at,
+      completedAt: (id) => Promise.resolve(at("SELECT received_at AS at FROM hops WHERE id = ?", id)),
       completions: async () => new Map((await results()).map((r) => [r.id, { at: r.received_at }])),
     };
   }
@@ -160,7 +166,7 @@ export async function startSystem(
       ...base,
       start: (id, shape) => postJson(`${url}/start`, { id, ...shape }, "Workflow create"),
       completedCount: () => Promise.resolve(count()),
-      completedAt: async (id) => (await getJson<Row[]>(`${url}/results?id=${id}`))[0]?.completed_at,
+      completedAt: (id) => Promise.resolve(at("SELECT completed_at AS at FROM completions WHERE id = ?", id)),
       completions: async () =>
         new Map((await getJson<Row[]>(`${url}/results`)).map((r) => [r.id, { at: r.completed_at }])),
     };
@@ -170,10 +176,7 @@ export async function startSystem(
     ...base,
     start: (id, shape) => sendEvent(target, benchEvent(id, shape)),
     completedCount: () => Promise.resolve(agentwireCount()),
-    completedAt: async (id) => {
-      const { status, body } = await adminGet<{ completedAt: number | null }>(target, `/v1/workflows/${id}`);
-      return status === 200 && body.completedAt !== null ? body.completedAt : undefined;
-    },
+    completedAt: (id) => Promise.resolve(at("SELECT MAX(completed_at) AS at FROM workflows WHERE id = ?", id)),
     completions: async () => {
       const done = new Map<string, Completion>();
       let before: string | undefined;
