@@ -2,7 +2,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { normalize, type TaskMessage } from "../src/bus/envelope";
+import { type Envelope, normalize, type TaskMessage } from "../src/bus/envelope";
+import { PROMPT_MS } from "../src/consumers/run";
+import { logEvents } from "../src/db/events";
+import { countedEnv } from "./support/d1-counter";
 import { subscriptionCycles } from "../src/registry";
 import { agents } from "../agents";
 import { switches } from "./support/fixtures";
@@ -34,6 +37,13 @@ const letterOf = (eventId: string) =>
   env.DB.prepare("SELECT seq, status, replays FROM dead_letters WHERE event_id = ?")
     .bind(eventId)
     .first<{ seq: number; status: string; replays: number }>();
+
+/** Logs and routes an event to `agents` as routing does, sending nothing: the delivery and the run's claim. */
+const routeAs = (event: Envelope, agents: string[]) =>
+  logEvents(env.DB, [{ event, receivedAt: Date.now(), agents, routable: true }], Date.now(), {
+    maxHops: 8,
+    maxEventsPerCorrelation: 1000,
+  });
 
 describe("dead letters", () => {
   it("are listed with their error and attempts, and a replay after the repair runs the agent once", async () => {
@@ -174,24 +184,21 @@ describe("pausing an agent", () => {
   });
 
   it("holds a delivery already on the queue when the agent is paused before it runs", async () => {
-    // As the route consumer would have left it: the event logged, its delivery sent but not yet run.
+    // As routing left it: the event logged, its delivery written and its run claimed for the task,
+    // the task sent more than PROMPT_MS before the agent was paused (so it claims, and meets the pause).
     const order = normalize(orderPlaced());
-    const now = Date.now();
-    await env.DB.batch([
-      env.DB.prepare(
-        "INSERT INTO events (source, id, type, correlation_id, hop_count, envelope, received_at, logged_at) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
-      ).bind(order.source, order.id, order.type, order.correlationid, JSON.stringify(order), now, now),
-      env.DB.prepare(
-        "INSERT INTO deliveries (event_source, event_id, agent, routed_at) VALUES (?, ?, 'shipping-quote', ?)",
-      ).bind(order.source, order.id, now),
-    ]);
+    const [routed] = await routeAs(order, ["shipping-quote"]);
+    expect(await runsOf(order.id)).toMatchObject([{ status: "running", attempt: 0 }]);
     await admin("/v1/agents/shipping-quote/pause");
     try {
       const body: TaskMessage = { kind: "task", agent: "shipping-quote", event: order, receivedAt: Date.now() };
-      const batch = createMessageBatch("agentwire-tasks", [{ id: "p1", timestamp: new Date(), attempts: 1, body }]);
+      const sentAt = new Date(Date.now() - PROMPT_MS - 1000);
+      const message = { id: "p1", timestamp: sentAt, attempts: 1, body: { ...body, claim: routed?.claim } };
+      const batch = createMessageBatch("agentwire-tasks", [message]);
       const ctx = createExecutionContext();
       await worker.queue(batch, env);
       expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["p1"]);
+      // Held: no run left behind (the claim routing made is released), so resuming sends it at once.
       expect(await runsOf(order.id)).toEqual([]);
       expect(
         (
@@ -204,6 +211,94 @@ describe("pausing an agent", () => {
       await admin("/v1/agents/shipping-quote/resume");
     }
     await waitFor(async () => (await runsOf(order.id))[0]?.status === "succeeded");
+    expect(await runsOf(order.id)).toMatchObject([{ status: "succeeded", attempt: 1 }]);
+  });
+
+  it("runs a task routing claimed on its prompt first delivery without claiming again; a late one claims", async () => {
+    const deliver = async (id: string, order: Envelope, claim: string | undefined, sentAgo: number) => {
+      const body: TaskMessage = { kind: "task", agent: "shipping-quote", event: order, receivedAt: Date.now(), claim };
+      const message = { id, timestamp: new Date(Date.now() - sentAgo), attempts: 1, body };
+      const batch = createMessageBatch("agentwire-tasks", [message]);
+      const { env: counted, d1 } = countedEnv(env);
+      await worker.queue(batch, counted);
+      expect((await getQueueResult(batch, createExecutionContext())).explicitAcks).toEqual([id]);
+      return d1.calls;
+    };
+    const prompt = normalize(orderPlaced());
+    const late = normalize(orderPlaced());
+    const [[p], [l]] = [await routeAs(prompt, ["shipping-quote"]), await routeAs(late, ["shipping-quote"])];
+    // The prompt one: one D1 round trip, the commit. The late one: the claim first, then the commit.
+    const ran = Date.now();
+    // Routed a minute ago (within the claim's lease), to tell that time from when the runs start.
+    await env.DB.prepare("UPDATE agent_runs SET started_at = ? WHERE event_id IN (?, ?)")
+      .bind(ran - 60_000, prompt.id, late.id)
+      .run();
+    expect(await deliver("prompt", prompt, p?.claim, 0)).toBe(1);
+    expect(await deliver("late", late, l?.claim, PROMPT_MS + 1000)).toBe(2);
+    for (const e of [prompt, late]) {
+      expect(await runsOf(e.id)).toMatchObject([{ status: "succeeded", attempt: 1 }]);
+      // Recorded as started when it ran, not when routing claimed it.
+      const row = await env.DB.prepare("SELECT started_at FROM agent_runs WHERE event_id = ?")
+        .bind(e.id)
+        .first<{ started_at: number }>();
+      expect(row?.started_at).toBeGreaterThanOrEqual(ran);
+    }
+    // Another message for a run routing claimed (not its task) is busy until the claim's lease runs out.
+    const other = normalize(orderPlaced());
+    await routeAs(other, ["shipping-quote"]);
+    const body: TaskMessage = { kind: "task", agent: "shipping-quote", event: other, receivedAt: Date.now() };
+    const batch = createMessageBatch("agentwire-tasks", [{ id: "o1", timestamp: new Date(), attempts: 1, body }]);
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, createExecutionContext())).retryMessages).toMatchObject([{ msgId: "o1" }]);
+    expect(await runsOf(other.id)).toMatchObject([{ status: "running", attempt: 0 }]);
+  });
+});
+
+describe("routing claims the runs it starts", () => {
+  it("for the deliveries it writes and sends, not held ones or duplicates; routing again takes no claim over", async () => {
+    const order = normalize(orderPlaced());
+    await admin("/v1/agents/shipping-quote/pause");
+    let first;
+    try {
+      [first] = await routeAs(order, ["inventory", "shipping-quote"]);
+    } finally {
+      await admin("/v1/agents/shipping-quote/resume");
+    }
+    expect(first).toMatchObject({
+      inserted: true,
+      send: ["inventory"],
+      held: ["shipping-quote"],
+      claimed: ["inventory"],
+    });
+    expect(await runsOf(order.id)).toMatchObject([{ agent: "inventory", status: "running", attempt: 0 }]);
+    // Logged again (a duplicate): nothing routed, nothing claimed.
+    const [again] = await routeAs(order, ["inventory", "shipping-quote"]);
+    expect(again).toMatchObject({ inserted: false, send: [], claimed: [] });
+    // Routed again (a fan-out that failed, or a coordinator): a run with no row is claimed, but a claim
+    // routing made is not taken over, since its task may be running without having told D1.
+    await env.DB.prepare("UPDATE deliveries SET held = 0 WHERE event_id = ?").bind(order.id).run();
+    const [rerouted] = await logEvents(
+      env.DB,
+      [
+        {
+          event: order,
+          receivedAt: Date.now(),
+          agents: ["inventory", "shipping-quote"],
+          routable: true,
+          reroute: true,
+        },
+      ],
+      Date.now(),
+      { maxHops: 8, maxEventsPerCorrelation: 1000 },
+    );
+    expect(rerouted).toMatchObject({ send: ["inventory", "shipping-quote"], held: [], claimed: ["shipping-quote"] });
+    const claims = await env.DB.prepare("SELECT agent, claim FROM agent_runs WHERE event_id = ? ORDER BY agent")
+      .bind(order.id)
+      .all();
+    expect(claims.results).toEqual([
+      { agent: "inventory", claim: first?.claim },
+      { agent: "shipping-quote", claim: rerouted?.claim },
+    ]);
   });
 });
 

@@ -80,10 +80,12 @@ describe("the anti-entropy sweep", () => {
     const at = TEN_MINUTES_AGO();
     const [unclaimed, abandoned, failed] = [repairable(), repairable(), repairable()];
     for (const event of [unclaimed, abandoned, failed]) await logAsRouted(event, ["mendable"], at);
-    // Runs as a crashed consumer left them: one claimed by a message that died, one failed whose retry died.
+    // Routing claimed each run for a task that never arrived (unclaimed keeps just that). The others
+    // as a crashed consumer left them: one claimed by a message that died, one failed whose retry died.
+    expect(await runsOf(unclaimed.id)).toMatchObject([{ status: "running", attempt: 0 }]);
     const run = (event: Envelope, status: string, finishedAt: number | null, error: string | null) =>
       env.DB.prepare(
-        `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at, finished_at, error)
+        `INSERT OR REPLACE INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at, finished_at, error)
          VALUES (?, ?, 'mendable', ?, 1, 'lost-message', ?, ?, ?)`,
       )
         .bind(event.source, event.id, status, at, finishedAt, error)
@@ -105,18 +107,21 @@ describe("the anti-entropy sweep", () => {
     const running = repairable();
     await logAsRouted(running, ["mendable"], TEN_MINUTES_AGO());
     await env.DB.prepare(
-      `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
+      `INSERT OR REPLACE INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
        VALUES (?, ?, 'mendable', 'running', 1, 'live-message', ?)`,
     )
       .bind(running.source, running.id, Date.now() - 1000)
       .run();
     const held = repairable();
     await logAsRouted(held, ["mendable"], TEN_MINUTES_AGO());
+    // Held as the run consumer holds it for a paused agent: the delivery marked, the run routing claimed for it gone.
     await env.DB.prepare("UPDATE deliveries SET held = 1 WHERE event_id = ?").bind(held.id).run();
+    await env.DB.prepare("DELETE FROM agent_runs WHERE event_id = ? AND attempt = 0").bind(held.id).run();
 
     const { counts } = await sweepCounts();
     expect(counts.deliveries.repaired).toBe(0);
-    expect(await runsOf(young.id)).toEqual([]);
+    // The young delivery's task is in flight under the claim routing recorded, which nothing took over.
+    expect(await runsOf(young.id)).toMatchObject([{ status: "running", attempt: 0 }]);
     expect(await runsOf(held.id)).toEqual([]);
     // Leave nothing behind for the test that sweeps with no grace period.
     for (const table of ["events", "deliveries", "agent_runs"]) {

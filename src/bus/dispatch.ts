@@ -34,9 +34,16 @@ const routedNow = (entry: LogEntry, logged: Logged | undefined) =>
 
 /** What logging decided: the tasks to send, and the events to hand to coordinators. */
 export function dispatchOf(registry: Routing, entries: readonly LogEntry[], logged: readonly Logged[]) {
-  const tasks = entries.flatMap(({ event, receivedAt }, i) =>
-    (logged[i]?.send ?? []).map((agent): TaskMessage => ({ kind: "task", agent, event, receivedAt })),
-  );
+  const tasks = entries.flatMap(({ event, receivedAt }, i) => {
+    const l = logged[i];
+    return (l?.send ?? []).map((agent): TaskMessage => ({
+      kind: "task",
+      agent,
+      event,
+      receivedAt,
+      ...(l?.claimed.includes(agent) ? { claim: l.claim } : {}),
+    }));
+  });
   const coordinated = entries
     .filter((e, i) => routedNow(e, logged[i]) && registry.coordinates(e.event.type))
     .map((e) => e.event);

@@ -112,6 +112,11 @@ export const TaskMessageSchema = z.object({
   event: EnvelopeSchema,
   receivedAt: z.number(),
   /**
+   * The claim routing recorded the run under (a new run): this task's deliveries take the run by it,
+   * and a first delivery that arrives promptly runs without claiming it again.
+   */
+  claim: z.string().optional(),
+  /**
    * A replay's choice for a model-backed agent's recorded steps: "recorded" reuses them and calls no
    * model (a missing step fails the run), "fresh" decides again. Default: reuse, then continue live.
    */

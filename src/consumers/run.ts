@@ -40,6 +40,12 @@ import { type DeliveryRecord, deliverOne } from "./delivery";
 /** Model calls in flight per tasks batch: a Worker invocation holds about six connections open. */
 const MODEL_CALLS_AT_ONCE = 6;
 
+/**
+ * A task sent at most this long ago, on its first delivery, runs under the claim routing recorded
+ * without claiming again; later or again, it claims as any delivery does (and meets a pause).
+ */
+export const PROMPT_MS = 1000;
+
 interface Task {
   message: Message;
   body: TaskMessage;
@@ -80,7 +86,8 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
         id: event.id,
         agent,
         attempt: message.attempts,
-        claim: message.id,
+        // Routing's claim of a new run, or this message's: a redelivery of it may take over its own.
+        claim: parsed.data.claim ?? message.id,
         ...(parsed.data.rerun ? { generation: parsed.data.rerun } : {}),
       },
       steps: [],
@@ -93,21 +100,29 @@ export async function runTasks(batch: MessageBatch, env: Env, registry: Registry
   for (const t of tasks) {
     t.recording = Boolean(registry.agent(t.body.agent)?.model) && (client !== null || t.body.models === "recorded");
   }
+  // A first delivery of a run that routing claimed, arriving promptly, is the run's: it has no steps,
+  // no generation, and a pause that came after its routing by less than PROMPT_MS lets it run.
+  const now = Date.now();
+  const prompt = (t: Task) =>
+    t.body.claim !== undefined && t.message.attempts === 1 && now - t.message.timestamp.getTime() < PROMPT_MS;
+  const toClaim = tasks.filter((t) => !prompt(t));
   const {
-    outcomes: claims,
+    outcomes: claimedNow,
     reads,
     generations,
   } = await claimRunsReading(
     env.DB,
-    tasks.map((t) => t.claim),
-    Date.now(),
+    toClaim.map((t) => t.claim),
+    now,
     CLAIM_LEASE_MS,
-    (c, i) => (tasks[i]?.recording ? stepsStatement(env.DB, c) : undefined),
+    (c, i) => (toClaim[i]?.recording ? stepsStatement(env.DB, c) : undefined),
   );
-  tasks.forEach((task, i) => {
+  toClaim.forEach((task, i) => {
     if (reads[i]) task.steps = parseSteps(reads[i].results);
     task.generation = generations[i] ?? null;
   });
+  const outcomeOf = new Map(toClaim.map((t, i) => [t, claimedNow[i]]));
+  const claims = tasks.map((t) => outcomeOf.get(t) ?? "claimed");
   const { RETRY_BASE_DELAY_SECONDS, RETRY_MAX_DELAY_SECONDS } = settings(env, "runs");
   const retry: Retry = (task, delaySeconds) =>
     task.message.retry({

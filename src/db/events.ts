@@ -30,10 +30,17 @@ export interface Logged {
   /** Agents to send a task to now (a paused agent's delivery is held instead). */
   send: string[];
   held: string[];
+  /**
+   * Of `send`, the agents whose run this routing claimed (a new run, recorded `running` at attempt 0)
+   * under `claim`: their first delivery runs at once, with no claim round trip (see consumers/run.ts).
+   */
+  claimed: string[];
+  claim: string;
 }
 
 // Built once: a zod schema costs more to construct than to run.
 const DeliveryReturns = z.array(z.object({ agent: z.string(), held: z.number() }));
+const ClaimedReturns = z.array(z.object({ agent: z.string() }));
 const ParkedReturns = z.array(z.object({ reason: z.enum(["hop_limit", "correlation_cap"]) }));
 
 /**
@@ -42,7 +49,10 @@ const ParkedReturns = z.array(z.object({ reason: z.enum(["hop_limit", "correlati
  * to route: those this call inserted — the `changes()` guard reads the outcome of the event insert
  * just before it — or, for an entry marked `reroute`, whether it inserted it or not. Events over
  * the hop limit, or whose correlation holds more than the cap, are parked instead. A delivery to a
- * paused agent is written as held.
+ * paused agent is written as held. Each delivery written here (not held, its agent's run not yet
+ * recorded) also claims its run for the task about to be sent, under a claim token of this call's.
+ * Nothing takes such a claim over before its lease runs out, routing again included: its task may be
+ * running without having told D1 (consumers/run.ts runs a prompt first delivery without claiming).
  */
 export async function logEvents(
   db: D1Database,
@@ -71,6 +81,8 @@ export function logPlan(
   limits: Limits,
   guard?: WebhookGuard,
 ): Plan<Logged[]> {
+  // The claim of every run this routing starts: the tasks carry it, and only they may take the run.
+  const claim = `routed:${crypto.randomUUID()}`;
   const perEntry = entries.map(
     ({ event, receivedAt, agents, routable, reroute }) =>
       [
@@ -142,6 +154,16 @@ export function logPlan(
             limits.maxEventsPerCorrelation,
             routable ? 1 : 0,
           ),
+        db
+          .prepare(
+            `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
+           SELECT event_source, event_id, agent, 'running', 0, ?3, ?4 FROM deliveries
+            WHERE event_source = ?1 AND event_id = ?2 AND held = 0 AND (routed_at = ?4 OR ?5 = 1)
+              AND agent IN (SELECT value FROM json_each(?6))
+           ON CONFLICT (event_source, event_id, agent) DO NOTHING
+           RETURNING agent`,
+          )
+          .bind(event.source, event.id, claim, now, reroute ? 1 : 0, JSON.stringify(agents)),
       ] as const,
   );
   // An event nothing listens to is logged and listed as unrouted (a missed event, if unexpected).
@@ -157,7 +179,7 @@ export function logPlan(
         .bind(event.source, event.id, now),
     );
   const plan = planEach(perEntry, (each) =>
-    each.map(([logged, delivered, parkedRows]): Logged => {
+    each.map(([logged, delivered, parkedRows, claimedRows]): Logged => {
       const deliveries = DeliveryReturns.parse(delivered.results);
       const parked = ParkedReturns.parse(parkedRows.results)[0]?.reason ?? null;
       return {
@@ -165,6 +187,8 @@ export function logPlan(
         parked,
         send: deliveries.filter((d) => !d.held).map((d) => d.agent),
         held: deliveries.filter((d) => d.held).map((d) => d.agent),
+        claimed: ClaimedReturns.parse(claimedRows.results).map((r) => r.agent),
+        claim,
       };
     }),
   );

@@ -131,7 +131,7 @@ export async function holdDeliveries(
 ): Promise<boolean[]> {
   if (tasks.length === 0) return [];
   const results = await db.batch(
-    tasks.map((t) =>
+    tasks.flatMap((t) => [
       db
         .prepare(
           `UPDATE deliveries SET held = 1
@@ -140,9 +140,18 @@ export async function holdDeliveries(
            RETURNING agent`,
         )
         .bind(t.source, t.id, t.agent),
-    ),
+      // A held delivery has no run: the claim routing recorded for it (attempt 0, never run) goes, so
+      // that the delivery sent on resume claims the run afresh.
+      db
+        .prepare(
+          `DELETE FROM agent_runs
+            WHERE event_source = ?1 AND event_id = ?2 AND agent = ?3 AND status = 'running' AND attempt = 0
+              AND EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)`,
+        )
+        .bind(t.source, t.id, t.agent),
+    ]),
   );
-  return results.map((r) => r.results.length > 0);
+  return tasks.map((_, i) => (results[2 * i]?.results.length ?? 0) > 0);
 }
 
 const HeldRow = z.object({

@@ -25,8 +25,8 @@ const PausedRows = z.array(z.object({ agent: z.string() }));
 
 /**
  * Claims runs in one transaction. A run is claimable when it is new, failed, or running under the same
- * claim (a crashed attempt) or under a claim older than `leaseMs` (a lost worker) — and its agent is
- * not paused.
+ * claim (a crashed attempt, or the task routing claimed it for) or under a claim older than `leaseMs`
+ * (a lost worker) — and its agent is not paused (a paused agent's run is left as it was).
  */
 export async function claimRuns(
   db: D1Database,
@@ -64,10 +64,11 @@ export async function claimRunsReading(
            status = 'running', attempt = excluded.attempt, claim = excluded.claim,
            started_at = excluded.started_at, finished_at = NULL, latency_ms = NULL, error = NULL,
            generation = COALESCE(excluded.generation, agent_runs.generation)
-         WHERE agent_runs.status = 'failed'
+         WHERE NOT EXISTS (SELECT 1 FROM agent_state WHERE agent = ?3 AND paused = 1)
+           AND (agent_runs.status = 'failed'
             OR (agent_runs.status = 'running' AND (agent_runs.claim = excluded.claim OR agent_runs.started_at < ?7))
             OR (?8 IS NOT NULL AND agent_runs.status IN ('succeeded', 'dead_lettered')
-                AND agent_runs.generation IS NOT ?8)`,
+                AND agent_runs.generation IS NOT ?8))`,
           )
           .bind(c.source, c.id, c.agent, c.attempt, c.claim, now, now - leaseMs, c.generation ?? null),
         db
@@ -159,7 +160,7 @@ export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<
       .prepare(
         `UPDATE agent_runs SET status = ?1, finished_at = ?2, latency_ms = ?3, output = ?4, error = ?5,
                 model = ?10, tier = ?11, escalated = ?12, escalation_reason = ?13, budget_limited = ?14, cost_micros = ?15,
-                attempts = json_insert(COALESCE(attempts, '[]'), '$[#]', json(?16))
+                attempts = json_insert(COALESCE(attempts, '[]'), '$[#]', json(?16)), started_at = ?17, attempt = ?18
           WHERE event_source = ?6 AND event_id = ?7 AND agent = ?8 AND claim = ?9`,
       )
       .bind(
@@ -179,6 +180,9 @@ export function finishPlan(db: D1Database, records: readonly RunRecord[]): Plan<
         r.model ? Number(r.model.budgetLimited) : null,
         r.model?.costMicros ?? null,
         JSON.stringify(attemptOf(r)),
+        // A run routing claimed was recorded at attempt 0, when it was routed: this is when it ran.
+        r.startedAt,
+        r.attempt,
       );
     const violations = r.violations;
     const calls = (r.model?.calls ?? []).map((c, ordinal) =>

@@ -53,7 +53,7 @@ export const ModelCallSchema = open({
 export const RunSchema = open({
   agent: z.string(),
   status: z.string().meta({ description: "running | succeeded | failed | dead_lettered" }),
-  attempt: z.number(),
+  attempt: z.number().meta({ description: "The delivery attempt, from 1; 0 while routing's claim awaits its task" }),
   startedAt: ms,
   startedAtIso: iso,
   finishedAt: msOrNull,

@@ -68,6 +68,8 @@ export async function logPast(db: D1Database, at: number, specs: readonly Past[]
       traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
     }),
   );
+  // Routing claims each new run for its task ("none": that task never ran, so the claim is all there is).
+  const routedClaim = new Map<string, string>();
   for (let i = 0; i < events.length; i += 100) {
     const chunk = events.slice(i, i + 100).map((event, j) => ({
       event,
@@ -75,14 +77,16 @@ export async function logPast(db: D1Database, at: number, specs: readonly Past[]
       agents: specs[i + j]?.agents ?? ["mendable"],
       routable: true,
     }));
-    await logEvents(db, chunk, at, LIMITS);
+    const logged = await logEvents(db, chunk, at, LIMITS);
+    chunk.forEach(({ event }, j) => routedClaim.set(event.id, logged[j]?.claim ?? ""));
   }
   const runs = events.flatMap((event, i) => {
     const spec = specs[i] ?? {};
     if ((spec.status ?? "succeeded") === "none") return [];
+    const claim = routedClaim.get(event.id) ?? "";
     return (spec.agents ?? ["mendable"]).map((agent) => ({
       spec,
-      claim: { source: event.source, id: event.id, agent, attempt: 1, claim: `claim-${event.id}-${agent}` },
+      claim: { source: event.source, id: event.id, agent, attempt: 1, claim },
     }));
   });
   for (let i = 0; i < runs.length; i += 100) {
