@@ -49,10 +49,11 @@ const ParkedReturns = z.array(z.object({ reason: z.enum(["hop_limit", "correlati
  * to route: those this call inserted — the `changes()` guard reads the outcome of the event insert
  * just before it — or, for an entry marked `reroute`, whether it inserted it or not. Events over
  * the hop limit, or whose correlation holds more than the cap, are parked instead. A delivery to a
- * paused agent is written as held. Each delivery written here (not held, its agent's run not yet
- * recorded) also claims its run for the task about to be sent, under a claim token of this call's.
- * Nothing takes such a claim over before its lease runs out, routing again included: its task may be
- * running without having told D1 (consumers/run.ts runs a prompt first delivery without claiming).
+ * paused agent is written as held. Each delivery this call writes (not held, its agent's run not yet
+ * recorded) also claims its run for the task about to be sent, under a claim token of this call's; a
+ * delivery routed again keeps whatever run it has, and its task claims as any delivery does. Nothing
+ * takes such a claim over before its lease runs out: its task may be running without having told D1
+ * (consumers/run.ts runs a prompt first delivery without claiming).
  */
 export async function logEvents(
   db: D1Database,
@@ -158,12 +159,11 @@ export function logPlan(
           .prepare(
             `INSERT INTO agent_runs (event_source, event_id, agent, status, attempt, claim, started_at)
            SELECT event_source, event_id, agent, 'running', 0, ?3, ?4 FROM deliveries
-            WHERE event_source = ?1 AND event_id = ?2 AND held = 0 AND (routed_at = ?4 OR ?5 = 1)
-              AND agent IN (SELECT value FROM json_each(?6))
+            WHERE event_source = ?1 AND event_id = ?2 AND routed_at = ?4 AND held = 0
            ON CONFLICT (event_source, event_id, agent) DO NOTHING
            RETURNING agent`,
           )
-          .bind(event.source, event.id, claim, now, reroute ? 1 : 0, JSON.stringify(agents)),
+          .bind(event.source, event.id, claim, now),
       ] as const,
   );
   // An event nothing listens to is logged and listed as unrouted (a missed event, if unexpected).
