@@ -14,6 +14,7 @@ export default defineConfig(async () => {
         miniflare: {
           bindings: {
             TEST_MIGRATIONS: migrations,
+            TEST_LOGS: process.env.TEST_LOGS ?? "",
             WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
             ADMIN_TOKEN: "test-admin-token",
             EVENT_ID_SECRET: "test-event-id-secret-0123456789abcdef",
@@ -26,7 +27,7 @@ export default defineConfig(async () => {
             ESCALATION_MODEL: "claude-sonnet-5-5",
             MODEL_PRICES: "",
             // High, so that tests recording many dead letters (test/d1-limits.test.ts) raise no alert
-            // as a side effect: work left running after a file's last test hangs the pool when silent.
+            // as a side effect that outlives the file.
             ALERT_DEAD_LETTERS: "500",
             TEST_OUTBOUND_URL: "https://receiver.test/hooks/agentwire",
             TEST_OUTBOUND_SECRET: "whsec_ZGVzdGluYXRpb24tc2VjcmV0LTAxMjM0NTY3ODk=",
@@ -36,7 +37,13 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      silent: "passed-only",
+      // Vitest relays each console call of a test file to Node by RPC and waits for every reply
+      // before the file ends. A line logged from another I/O context (a queue consumer, a Durable
+      // Object, waitUntil) is parked until the runner's next message, and when it comes after the
+      // file's last one the run stalls for good (cloudflare/workers-sdk#15498, #15719; it stalled CI
+      // for 90 minutes). Without interception, lines go straight to workerd's stdout; the routine
+      // ones are dropped in test/support/setup.ts.
+      disableConsoleIntercept: true,
       exclude: ["test/e2e/**"],
       setupFiles: ["./test/support/setup.ts"],
       testTimeout: 30_000,
