@@ -2,7 +2,7 @@
 // sent twice, 5% of agent runs failing once, 1% poison events, and the model API (a fake Messages API
 // on loopback, reached through ANTHROPIC_BASE_URL) answering 429 or 529 to 5% of calls. Medium-risk
 // orders are approved as they wait. Then it reconciles from the log and prints the counts.
-// Options: --n (10000), --rate (20 events/s), --seed (1).
+// Options: --n (10000), --rate (8 events/s: what this 2-core machine sustains with the faults), --seed (1).
 import { serveModel } from "./lib/model-server";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -18,7 +18,7 @@ import { load, summarize } from "./lib/stats";
 const { values } = parseArgs({
   options: {
     n: { type: "string", default: "10000" },
-    rate: { type: "string", default: "20" },
+    rate: { type: "string", default: "8" },
     seed: { type: "string", default: "1" },
   },
 });

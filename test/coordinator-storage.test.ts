@@ -82,6 +82,51 @@ describe("coordinator storage", () => {
     );
   });
 
+  it("creates a new object's schema at the current version, and writes an instance once per call however many results it joins", async () => {
+    const orderId = uniqueId("ord");
+    const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName(orderId));
+    expect(await stub.observe([normalize(orderPlaced(orderId))])).toBe(1);
+    // The three results in one call, as a tasks batch hands them over.
+    expect(
+      await stub.observe([
+        result(orderId, "fraud.assessed", "/agentwire/agents/fraud-screen", {
+          orderId,
+          risk: "low",
+          score: 5,
+          reasons: [],
+        }),
+        result(orderId, "inventory.reserved", "/agentwire/agents/inventory", {
+          orderId,
+          reservationId: orderId,
+          items: [{ sku: "SKU-1", qty: 1 }],
+        }),
+        result(orderId, "shipping.quoted", "/agentwire/agents/shipping-quote", {
+          orderId,
+          carrier: "UPS",
+          costCents: 649,
+          etaDays: 3,
+        }),
+      ]),
+    ).toBe(3);
+    await runInDurableObject(stub, (_instance, state) => {
+      const sql = state.storage.sql;
+      expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(STORAGE_VERSION));
+      // Outbox rows ever written (AUTOINCREMENT's counter): the start's record, then one record and
+      // the outcome event for the call that joined three results (not a record per result).
+      expect(sql.exec("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").one().seq).toBe(3);
+      expect(sql.exec("SELECT COUNT(*) AS n FROM outbox").one().n).toBe(0);
+      expect(parseState(sql.exec<{ state: string }>("SELECT state FROM instances").one().state)).toMatchObject({
+        status: "completed",
+        version: 5,
+      });
+      prepareStorage(state.storage); // a current object: nothing to do
+      expect(sql.exec("SELECT COUNT(*) AS n FROM observed").one().n).toBe(4);
+    });
+    await waitFor(() =>
+      env.DB.prepare("SELECT 1 AS one FROM workflows WHERE id = ? AND status = 'completed'").bind(orderId).first(),
+    );
+  });
+
   it("refuses a stored state that no longer parses, rather than acting on it", () => {
     expect(() => parseState(JSON.stringify({ workflow: "order", status: "exploded" }))).toThrow();
   });

@@ -52,20 +52,50 @@ export const OutboxRecord = z.object({
   updatedAt: z.number(),
 });
 
-/** Creates the tables and migrates older storage forward, in one transaction. Idempotent. */
+/**
+ * The current schema, as a new object creates it. Text-keyed tables are WITHOUT ROWID (their key is
+ * the table, no second b-tree); `observed` and `outbox` keep AUTOINCREMENT, so a seq is never reused
+ * (a flush deletes up to the last seq it read, and must not take a row written meanwhile).
+ */
+const SCHEMA = `
+  CREATE TABLE observed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+    envelope TEXT NOT NULL, observed_at INTEGER NOT NULL);
+  CREATE TABLE instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+  CREATE TABLE published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('schema_version', '${STORAGE_VERSION}');`;
+
+/**
+ * Creates the tables of a new object, or migrates an older one forward, in one transaction.
+ * Idempotent. Runs in every constructor: a new object (one per workflow) creates its schema in one
+ * call, a current one reads its version and stops.
+ */
 export function prepareStorage(storage: DurableObjectStorage): void {
   storage.transactionSync(() => {
     const sql = storage.sql;
+    const tables = new Set(
+      sql
+        .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .toArray()
+        .map((r) => r.name),
+    );
+    if (!tables.has("observed")) {
+      sql.exec(SCHEMA);
+      return;
+    }
+    const version = tables.has("meta")
+      ? Number(
+          sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0]?.value ?? 1,
+        )
+      : 1;
+    if (version === STORAGE_VERSION) return;
     sql.exec(`
-      CREATE TABLE IF NOT EXISTS observed (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
-        envelope TEXT NOT NULL, observed_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
-    const row = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'schema_version'").toArray()[0];
-    const version = row ? Number(row.value) : 1;
     if (version < 2) {
       // v1 → v2: observed rows keyed by the id alone are re-keyed "source id", so a result delivered
       // again after the upgrade is still recognised as one already counted.
@@ -78,11 +108,9 @@ export function prepareStorage(storage: DurableObjectStorage): void {
         sql.exec("UPDATE instances SET state = ? WHERE workflow = ?", JSON.stringify(parseState(r.state)), r.workflow);
       }
     }
-    if (version !== STORAGE_VERSION) {
-      sql.exec(
-        "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        String(STORAGE_VERSION),
-      );
-    }
+    sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      String(STORAGE_VERSION),
+    );
   });
 }

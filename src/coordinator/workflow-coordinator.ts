@@ -64,6 +64,8 @@ export function coordinatorClass(registry: Registry) {
   return class WorkflowCoordinator extends DurableObject<Env> {
     private readonly sql: SqlStorage;
     private readonly ids = new WorkflowEventIds();
+    /** Inside `transact`: each changed instance's newest state, written once when the work is done. */
+    private changed: Map<string, { w: Workflow; state: InstanceState }> | undefined;
 
     constructor(ctx: DurableObjectState, env: Env) {
       super(ctx, env);
@@ -92,7 +94,7 @@ export function coordinatorClass(registry: Registry) {
       );
       const now = Date.now();
       let added = 0;
-      this.ctx.storage.transactionSync(() => {
+      this.transact(now, () => {
         for (const event of input) {
           // `event_id` holds the event's key, (source, id): identity is never the id alone. RETURNING
           // tells an insert from a conflict (rowsWritten counts a conflicting DO NOTHING as a write).
@@ -131,7 +133,8 @@ export function coordinatorClass(registry: Registry) {
           status: result.status,
         };
       }
-      this.ctx.storage.transactionSync(() => this.apply(w, result.transition, Date.now()));
+      const now = Date.now();
+      this.transact(now, () => this.apply(w, result.transition));
       await this.flushAndRearm();
       return {
         ok: true,
@@ -150,10 +153,10 @@ export function coordinatorClass(registry: Registry) {
     private async wake(force: boolean): Promise<void> {
       await this.prepareIds(this.instances().map((s) => s.id));
       const now = Date.now();
-      this.ctx.storage.transactionSync(() => {
+      this.transact(now, () => {
         for (const state of this.instances()) {
           const w = registry.workflow(state.workflow);
-          if (w) this.apply(w, onAlarm(w, state, now), now);
+          if (w) this.apply(w, onAlarm(w, state, now));
         }
       });
       await this.flushAndRearm(force);
@@ -215,6 +218,8 @@ export function coordinatorClass(registry: Registry) {
     }
 
     private instance(workflow: string): InstanceState | undefined {
+      const pending = this.changed?.get(workflow);
+      if (pending) return pending.state;
       const row = this.sql
         .exec<{ state: string }>("SELECT state FROM instances WHERE workflow = ?", workflow)
         .toArray()[0];
@@ -223,24 +228,55 @@ export function coordinatorClass(registry: Registry) {
 
     private applyEvent(w: Workflow, event: Envelope, now: number): void {
       const state = this.instance(w.name);
-      if (state) return this.apply(w, addResult(w, state, toResult(event), now), now);
+      if (state) return this.apply(w, addResult(w, state, toResult(event), now));
       if (event.type !== w.startsOn) return; // a result before its start: kept in `observed`
       const prior = this.sql
         .exec<{ envelope: string }>("SELECT envelope FROM observed WHERE event_id != ? ORDER BY seq", eventKey(event))
         .toArray()
         .map((r) => toResult(EnvelopeSchema.parse(JSON.parse(r.envelope))));
-      this.apply(w, start(w, event.correlationid, toResult(event), prior, now), now);
+      this.apply(w, start(w, event.correlationid, toResult(event), prior, now));
     }
 
-    /** Stores a transition and queues its effects, inside the caller's transaction. */
-    private apply(w: Workflow, t: Transition, now: number): void {
-      if (!t.changed) return;
-      const s = t.state;
+    /**
+     * Runs transitions in one storage transaction. Each changed instance is written once at the end,
+     * with one outbox record for its D1 row (the newest state: the flush writes only that one anyway),
+     * however many of the events it applied changed it: three results in one call, one write.
+     */
+    private transact(now: number, work: () => void): void {
+      this.ctx.storage.transactionSync(() => {
+        const changed = new Map<string, { w: Workflow; state: InstanceState }>();
+        this.changed = changed;
+        try {
+          work();
+          for (const { w, state } of changed.values()) this.store(w, state, now);
+        } finally {
+          this.changed = undefined;
+        }
+      });
+    }
+
+    /** An instance's state and the outbox record of its D1 row. */
+    private store(w: Workflow, s: InstanceState, now: number): void {
       this.sql.exec(
         "INSERT INTO instances (workflow, state) VALUES (?, ?) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state",
         w.name,
         JSON.stringify(s),
       );
+      const outcomeKey = s.status === "timed_out" ? "timeout" : "outcome";
+      const record: WorkflowRecord = {
+        state: s,
+        ...(s.outcome ? { outcomeEventId: this.eventId(w, s.id, outcomeKey) } : {}),
+        updatedAt: now,
+      };
+      this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('record', ?)", JSON.stringify(record));
+    }
+
+    /** Applies a transition inside `transact`: its events go to the outbox now, its state at the end. */
+    private apply(w: Workflow, t: Transition): void {
+      if (!t.changed) return;
+      const s = t.state;
+      if (!this.changed) throw new Error("a transition applied outside a transaction");
+      this.changed.set(w.name, { w, state: s });
       const ids = new Map<string, string>();
       const published: string[] = [];
       for (const emit of t.emits) {
@@ -254,13 +290,6 @@ export function coordinatorClass(registry: Registry) {
           JSON.stringify(event),
         );
       }
-      const outcomeKey = s.status === "timed_out" ? "timeout" : "outcome";
-      const record: WorkflowRecord = {
-        state: s,
-        ...(s.outcome ? { outcomeEventId: this.eventId(w, s.id, outcomeKey) } : {}),
-        updatedAt: now,
-      };
-      this.sql.exec("INSERT INTO outbox (kind, body) VALUES ('record', ?)", JSON.stringify(record));
       // A line when a workflow starts, emits or leaves `running`; a result that only joins says nothing
       // its agent's run line does not.
       if (s.status === "running" && s.version > 1 && t.emits.length === 0) return;
