@@ -64,6 +64,11 @@ export function coordinatorClass(registry: Registry) {
   return class WorkflowCoordinator extends DurableObject<Env> {
     private readonly sql: SqlStorage;
     private readonly ids = new WorkflowEventIds();
+    /**
+     * The last state text read or written for each instance, parsed: the same text is not parsed
+     * again (states are never mutated; a transition returns a new one).
+     */
+    private readonly parsed = new Map<string, { text: string; state: InstanceState }>();
     /** Inside `transact`: each changed instance's newest state, written once when the work is done. */
     private changed: Map<string, { w: Workflow; state: InstanceState }> | undefined;
 
@@ -205,9 +210,9 @@ export function coordinatorClass(registry: Registry) {
 
     instances(): InstanceState[] {
       return this.sql
-        .exec<{ state: string }>("SELECT state FROM instances ORDER BY workflow")
+        .exec<{ workflow: string; state: string }>("SELECT workflow, state FROM instances ORDER BY workflow")
         .toArray()
-        .map((r) => parseState(r.state));
+        .map((r) => this.parse(r.workflow, r.state));
     }
 
     observedTypes(): string[] {
@@ -223,7 +228,15 @@ export function coordinatorClass(registry: Registry) {
       const row = this.sql
         .exec<{ state: string }>("SELECT state FROM instances WHERE workflow = ?", workflow)
         .toArray()[0];
-      return row ? parseState(row.state) : undefined;
+      return row ? this.parse(workflow, row.state) : undefined;
+    }
+
+    private parse(workflow: string, text: string): InstanceState {
+      const known = this.parsed.get(workflow);
+      if (known?.text === text) return known.state;
+      const state = parseState(text);
+      this.parsed.set(workflow, { text, state });
+      return state;
     }
 
     private applyEvent(w: Workflow, event: Envelope, now: number): void {
@@ -257,11 +270,13 @@ export function coordinatorClass(registry: Registry) {
 
     /** An instance's state and the outbox record of its D1 row. */
     private store(w: Workflow, s: InstanceState, now: number): void {
+      const text = JSON.stringify(s);
       this.sql.exec(
         "INSERT INTO instances (workflow, state) VALUES (?, ?) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state",
         w.name,
-        JSON.stringify(s),
+        text,
       );
+      this.parsed.set(w.name, { text, state: s });
       const outcomeKey = s.status === "timed_out" ? "timeout" : "outcome";
       const record: WorkflowRecord = {
         state: s,
