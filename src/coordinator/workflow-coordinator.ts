@@ -64,11 +64,6 @@ export function coordinatorClass(registry: Registry) {
   return class WorkflowCoordinator extends DurableObject<Env> {
     private readonly sql: SqlStorage;
     private readonly ids = new WorkflowEventIds();
-    /**
-     * The last state text read or written for each instance, parsed: the same text is not parsed
-     * again (states are never mutated; a transition returns a new one).
-     */
-    private readonly parsed = new Map<string, { text: string; state: InstanceState }>();
     /** Inside `transact`: each changed instance's newest state, written once when the work is done. */
     private changed: Map<string, { w: Workflow; state: InstanceState }> | undefined;
 
@@ -210,9 +205,9 @@ export function coordinatorClass(registry: Registry) {
 
     instances(): InstanceState[] {
       return this.sql
-        .exec<{ workflow: string; state: string }>("SELECT workflow, state FROM instances ORDER BY workflow")
+        .exec<{ state: string }>("SELECT state FROM instances ORDER BY workflow")
         .toArray()
-        .map((r) => this.parse(r.workflow, r.state));
+        .map((r) => parseState(r.state));
     }
 
     observedTypes(): string[] {
@@ -228,15 +223,7 @@ export function coordinatorClass(registry: Registry) {
       const row = this.sql
         .exec<{ state: string }>("SELECT state FROM instances WHERE workflow = ?", workflow)
         .toArray()[0];
-      return row ? this.parse(workflow, row.state) : undefined;
-    }
-
-    private parse(workflow: string, text: string): InstanceState {
-      const known = this.parsed.get(workflow);
-      if (known?.text === text) return known.state;
-      const state = parseState(text);
-      this.parsed.set(workflow, { text, state });
-      return state;
+      return row ? parseState(row.state) : undefined;
     }
 
     private applyEvent(w: Workflow, event: Envelope, now: number): void {
@@ -270,13 +257,11 @@ export function coordinatorClass(registry: Registry) {
 
     /** An instance's state and the outbox record of its D1 row. */
     private store(w: Workflow, s: InstanceState, now: number): void {
-      const text = JSON.stringify(s);
       this.sql.exec(
         "INSERT INTO instances (workflow, state) VALUES (?, ?) ON CONFLICT (workflow) DO UPDATE SET state = excluded.state",
         w.name,
-        text,
+        JSON.stringify(s),
       );
-      this.parsed.set(w.name, { text, state: s });
       const outcomeKey = s.status === "timed_out" ? "timeout" : "outcome";
       const record: WorkflowRecord = {
         state: s,
