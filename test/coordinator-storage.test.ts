@@ -10,16 +10,28 @@ import { orderPlaced, uniqueId, waitFor } from "./support/helpers";
 const result = (orderId: string, type: string, source: string, data: unknown) =>
   normalize({ specversion: "1.0", id: uniqueId(type), source, type, data, correlationid: orderId, hopcount: 1 });
 
+// The order workflow's three results, as its agents publish them.
+const fraudAssessed = (orderId: string) =>
+  result(orderId, "fraud.assessed", "/agentwire/agents/fraud-screen", { orderId, risk: "low", score: 5, reasons: [] });
+const inventoryReserved = (orderId: string) =>
+  result(orderId, "inventory.reserved", "/agentwire/agents/inventory", {
+    orderId,
+    reservationId: orderId,
+    items: [{ sku: "SKU-1", qty: 1 }],
+  });
+const shippingQuoted = (orderId: string) =>
+  result(orderId, "shipping.quoted", "/agentwire/agents/shipping-quote", {
+    orderId,
+    carrier: "UPS",
+    costCents: 649,
+    etaDays: 3,
+  });
+
 describe("coordinator storage", () => {
   it("migrates a v1 store forward: results re-keyed by (source, id), states parsed with defaults", async () => {
     const orderId = uniqueId("ord");
     const placed = normalize(orderPlaced(orderId));
-    const fraud = result(orderId, "fraud.assessed", "/agentwire/agents/fraud-screen", {
-      orderId,
-      risk: "low",
-      score: 5,
-      reasons: [],
-    });
+    const fraud = fraudAssessed(orderId);
     const now = Date.now();
     // The previous release's shape: no `late`, no traceparent, observed keyed by the id alone.
     const v1State = {
@@ -60,19 +72,7 @@ describe("coordinator storage", () => {
     // The old result delivered again is recognised; the other two complete the order.
     const again = await stub.observe([fraud]);
     expect(again).toBe(0);
-    await stub.observe([
-      result(orderId, "inventory.reserved", "/agentwire/agents/inventory", {
-        orderId,
-        reservationId: orderId,
-        items: [{ sku: "SKU-1", qty: 1 }],
-      }),
-      result(orderId, "shipping.quoted", "/agentwire/agents/shipping-quote", {
-        orderId,
-        carrier: "UPS",
-        costCents: 649,
-        etaDays: 3,
-      }),
-    ]);
+    await stub.observe([inventoryReserved(orderId), shippingQuoted(orderId)]);
     const instances = stub.instances() as unknown as Promise<{ status: string; results: unknown[] }[]>;
     const [instance] = await instances;
     expect(instance).toMatchObject({ status: "completed" });
@@ -87,27 +87,7 @@ describe("coordinator storage", () => {
     const stub = env.COORDINATOR.get(env.COORDINATOR.idFromName(orderId));
     expect(await stub.observe([normalize(orderPlaced(orderId))])).toBe(1);
     // The three results in one call, as a tasks batch hands them over.
-    expect(
-      await stub.observe([
-        result(orderId, "fraud.assessed", "/agentwire/agents/fraud-screen", {
-          orderId,
-          risk: "low",
-          score: 5,
-          reasons: [],
-        }),
-        result(orderId, "inventory.reserved", "/agentwire/agents/inventory", {
-          orderId,
-          reservationId: orderId,
-          items: [{ sku: "SKU-1", qty: 1 }],
-        }),
-        result(orderId, "shipping.quoted", "/agentwire/agents/shipping-quote", {
-          orderId,
-          carrier: "UPS",
-          costCents: 649,
-          etaDays: 3,
-        }),
-      ]),
-    ).toBe(3);
+    expect(await stub.observe([fraudAssessed(orderId), inventoryReserved(orderId), shippingQuoted(orderId)])).toBe(3);
     await runInDurableObject(stub, (_instance, state) => {
       const sql = state.storage.sql;
       expect(sql.exec("SELECT value FROM meta WHERE key = 'schema_version'").one().value).toBe(String(STORAGE_VERSION));

@@ -53,18 +53,23 @@ export const OutboxRecord = z.object({
 });
 
 /**
- * The current schema, as a new object creates it. Text-keyed tables are WITHOUT ROWID (their key is
- * the table, no second b-tree); `observed` and `outbox` keep AUTOINCREMENT, so a seq is never reused
- * (a flush deletes up to the last seq it read, and must not take a row written meanwhile).
+ * The current schema's tables. Text-keyed tables are WITHOUT ROWID (their key is the table, no second
+ * b-tree); `observed` and `outbox` keep AUTOINCREMENT, so a seq is never reused (a flush deletes up to
+ * the last seq it read, and must not take a row written meanwhile).
  */
-const SCHEMA = `
-  CREATE TABLE observed (
+const TABLES = [
+  `observed (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
-    envelope TEXT NOT NULL, observed_at INTEGER NOT NULL);
-  CREATE TABLE instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
-  CREATE TABLE published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL) WITHOUT ROWID;
-  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+    envelope TEXT NOT NULL, observed_at INTEGER NOT NULL)`,
+  "instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL) WITHOUT ROWID",
+  "outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL)",
+  "published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL) WITHOUT ROWID",
+  "meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+];
+const createTables = (ifNotExists: boolean) =>
+  TABLES.map((t) => `CREATE TABLE ${ifNotExists ? "IF NOT EXISTS " : ""}${t};`).join("\n");
+/** What a new object runs: the schema and its version, in one call. */
+const NEW_SCHEMA = `${createTables(false)}
   INSERT INTO meta (key, value) VALUES ('schema_version', '${STORAGE_VERSION}');`;
 
 /**
@@ -82,7 +87,7 @@ export function prepareStorage(storage: DurableObjectStorage): void {
         .map((r) => r.name),
     );
     if (!tables.has("observed")) {
-      sql.exec(SCHEMA);
+      sql.exec(NEW_SCHEMA);
       return;
     }
     const version = tables.has("meta")
@@ -91,11 +96,7 @@ export function prepareStorage(storage: DurableObjectStorage): void {
         )
       : 1;
     if (version === STORAGE_VERSION) return;
-    sql.exec(`
-      CREATE TABLE IF NOT EXISTS instances (workflow TEXT PRIMARY KEY, state TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS published (event_id TEXT PRIMARY KEY, envelope TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`);
+    sql.exec(createTables(true)); // an older object may lack the tables added since
     if (version < 2) {
       // v1 → v2: observed rows keyed by the id alone are re-keyed "source id", so a result delivered
       // again after the upgrade is still recognised as one already counted.
